@@ -1,0 +1,94 @@
+/* Passes shared by several algorithms, written once over the ISA primitives (v_*).
+ * Included by each ISA module after its isa/<isa>.h; names get the ISA suffix through SB_FN. */
+#ifndef SB_FN
+#define SB_FN(name) SB_CONCAT(SB_CONCAT(sb_, name), SB_CONCAT(__, SB_ISA))
+#endif
+
+#define SB_VEC (SB_W * SB_UNROLL)
+
+/* Horizontal max of the lanes (NaN may or may not survive: a NaN input poisons the sum anyway). */
+static inline float SB_FN(hmax)(vf v) {
+    float lanes[SB_W];
+    v_to_lanes(lanes, v);
+    float m = lanes[0];
+    for (int i = 1; i < SB_W; i++) m = lanes[i] > m ? lanes[i] : m;
+    return m;
+}
+
+/* Lanes of v added into a double. */
+static inline void SB_FN(flush_sum)(double *total, vf v) {
+    float lanes[SB_W];
+    v_to_lanes(lanes, v);
+    for (int i = 0; i < SB_W; i++) *total += (double)lanes[i];
+}
+
+/* Pass "max": m = max(x). */
+static float SB_FN(pass_max)(size_t n, const float *x) {
+    vf acc[SB_UNROLL];
+    for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(-INFINITY);
+    size_t i = 0;
+    for (; i + SB_VEC <= n; i += SB_VEC)
+        for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_max(acc[u], v_load(x + i + u * SB_W));
+    for (; i + SB_W <= n; i += SB_W) acc[0] = v_max(acc[0], v_load(x + i));
+    if (i < n) acc[0] = v_max(acc[0], v_load_tail(x + i, n - i));
+    for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_max(acc[0], acc[u]);
+    return SB_FN(hmax)(acc[0]);
+}
+
+/* Pass "sum of exp": s = sum exp(x_i - m); when y is not NULL also stores y_i = exp(x_i - m)
+ * (the reloading variant). Partial sums are flushed into double every SB_BLOCK_ITERS iterations. */
+static double SB_FN(pass_sumexp)(size_t n, const float *x, float *y, float max) {
+    const vf vmax = v_set1(max);
+    vf acc[SB_UNROLL];
+    for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
+    double total = 0.0;
+    size_t i = 0;
+    while (i + SB_VEC <= n) {
+        size_t block_end = n - i >= (size_t)SB_BLOCK_ITERS * SB_VEC ? i + (size_t)SB_BLOCK_ITERS * SB_VEC : n;
+        for (; i + SB_VEC <= block_end; i += SB_VEC) {
+            for (int u = 0; u < SB_UNROLL; u++) {
+                vf e = v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax));
+                if (y) v_store(y + i + u * SB_W, e);
+                acc[u] = v_add(acc[u], e);
+            }
+        }
+        for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_add(acc[0], acc[u]);
+        SB_FN(flush_sum)(&total, acc[0]);
+        for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
+    }
+    for (; i + SB_W <= n; i += SB_W) {
+        vf e = v_exp_nonpos(v_sub(v_load(x + i), vmax));
+        if (y) v_store(y + i, e);
+        acc[0] = v_add(acc[0], e);
+    }
+    if (i < n) {
+        vf e = v_exp_nonpos(v_sub(v_load_tail(x + i, n - i), vmax));
+        if (y) v_store_tail(y + i, e, n - i);
+        acc[0] = v_add(acc[0], e);
+    }
+    SB_FN(flush_sum)(&total, acc[0]);
+    return total;
+}
+
+/* Pass "exp and scale": y_i = exp(x_i - m) * scale. */
+static void SB_FN(pass_expscale)(size_t n, const float *x, float *y, float max, float scale) {
+    const vf vmax = v_set1(max), vscale = v_set1(scale);
+    size_t i = 0;
+    for (; i + SB_VEC <= n; i += SB_VEC)
+        for (int u = 0; u < SB_UNROLL; u++)
+            v_store(y + i + u * SB_W, v_mul(v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax)), vscale));
+    for (; i + SB_W <= n; i += SB_W)
+        v_store(y + i, v_mul(v_exp_nonpos(v_sub(v_load(x + i), vmax)), vscale));
+    if (i < n)
+        v_store_tail(y + i, v_mul(v_exp_nonpos(v_sub(v_load_tail(x + i, n - i), vmax)), vscale), n - i);
+}
+
+/* Pass "scale in place": y_i *= scale. */
+static void SB_FN(pass_scale)(size_t n, float *y, float scale) {
+    const vf vscale = v_set1(scale);
+    size_t i = 0;
+    for (; i + SB_VEC <= n; i += SB_VEC)
+        for (int u = 0; u < SB_UNROLL; u++) v_store(y + i + u * SB_W, v_mul(v_load(y + i + u * SB_W), vscale));
+    for (; i + SB_W <= n; i += SB_W) v_store(y + i, v_mul(v_load(y + i), vscale));
+    if (i < n) v_store_tail(y + i, v_mul(v_load_tail(y + i, n - i), vscale), n - i);
+}

@@ -1,0 +1,62 @@
+/* Online normalizer softmax (Milakov & Gimelshein 2018): pass 1 keeps a running max m and a sum d
+ * rescaled when the max grows, d' = d * exp(m - m') + exp(x_i - m'); pass 2 as in three-pass
+ * recomputing. Vectorised per unrolled group: the group's max updates m once and the rescale costs
+ * one exp per SB_UNROLL vectors. Traffic (kernels.def): reads x 2x, writes y once. */
+
+/* Per-lane double sums at reference maxima: a lane's float partial sum is added into them at each
+ * flush (an exp only when that lane's max moved during the block). */
+static inline void SB_FN(online_flush)(double *mref, double *dsum, vf m, vf *d) {
+    for (int u = 1; u < SB_UNROLL; u++) d[0] = v_add(d[0], d[u]);
+    float ml[SB_W], dl[SB_W];
+    v_to_lanes(ml, m);
+    v_to_lanes(dl, d[0]);
+    for (int l = 0; l < SB_W; l++) sb_online_accumulate(&mref[l], &dsum[l], (double)ml[l], (double)dl[l]);
+    for (int u = 0; u < SB_UNROLL; u++) d[u] = v_set1(0.0f);
+}
+
+static void SB_FN(online)(size_t n, const float *x, float *y) {
+    if (n == 0) return;
+    /* -FLT_MAX rather than -inf: exp(m - m') must be 1, not exp(NaN), while a lane sees only -inf. */
+    vf m = v_set1(-FLT_MAX);
+    vf d[SB_UNROLL];
+    for (int u = 0; u < SB_UNROLL; u++) d[u] = v_set1(0.0f);
+    double mref[SB_W], dsum[SB_W];
+    for (int l = 0; l < SB_W; l++) { mref[l] = -FLT_MAX; dsum[l] = 0.0; }
+
+    size_t i = 0;
+    while (i + SB_VEC <= n) {
+        size_t block_end = n - i >= (size_t)SB_BLOCK_ITERS * SB_VEC ? i + (size_t)SB_BLOCK_ITERS * SB_VEC : n;
+        for (; i + SB_VEC <= block_end; i += SB_VEC) {
+            vf xs[SB_UNROLL];
+            xs[0] = v_load(x + i);
+            vf gmax = xs[0];
+            for (int u = 1; u < SB_UNROLL; u++) {
+                xs[u] = v_load(x + i + u * SB_W);
+                gmax = v_max(gmax, xs[u]);
+            }
+            vf m_new = v_max(m, gmax);
+            vf rescale = v_exp_nonpos(v_sub(m, m_new));
+            for (int u = 0; u < SB_UNROLL; u++)
+                d[u] = v_add(v_mul(d[u], rescale), v_exp_nonpos(v_sub(xs[u], m_new)));
+            m = m_new;
+        }
+        SB_FN(online_flush)(mref, dsum, m, d);
+    }
+    for (; i + SB_W <= n; i += SB_W) {
+        vf xv = v_load(x + i);
+        vf m_new = v_max(m, xv);
+        d[0] = v_add(v_mul(d[0], v_exp_nonpos(v_sub(m, m_new))), v_exp_nonpos(v_sub(xv, m_new)));
+        m = m_new;
+    }
+    if (i < n) {
+        vf xv = v_load_tail(x + i, n - i);
+        vf m_new = v_max(m, xv);
+        d[0] = v_add(v_mul(d[0], v_exp_nonpos(v_sub(m, m_new))), v_exp_nonpos(v_sub(xv, m_new)));
+        m = m_new;
+    }
+    SB_FN(online_flush)(mref, dsum, m, d);
+
+    double gmax = -FLT_MAX, total = 0.0;
+    for (int l = 0; l < SB_W; l++) sb_online_accumulate(&gmax, &total, mref[l], dsum[l]);
+    SB_FN(pass_expscale)(n, x, y, (float)gmax, (float)(1.0 / total));
+}

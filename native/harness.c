@@ -1,0 +1,92 @@
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <xmmintrin.h>
+#define SB_X86 1
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+#define SB_AARCH64 1
+#endif
+
+static double sb_now_ns(void) {
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_RAW
+    clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+#if SB_X86
+static unsigned sb_fpmode_enter(int ftz_daz) {
+    unsigned old = _mm_getcsr();
+    if (ftz_daz) _mm_setcsr(old | 0x8040u); /* FTZ (bit 15) | DAZ (bit 6) */
+    return old;
+}
+static void sb_fpmode_leave(unsigned old) { _mm_setcsr(old); }
+int sb_ftz_daz_supported(void) { return 1; }
+#elif SB_AARCH64
+static unsigned sb_fpmode_enter(int ftz_daz) {
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    if (ftz_daz) {
+        uint64_t on = fpcr | (1u << 24); /* FZ: flush inputs and outputs */
+        __asm__ volatile("msr fpcr, %0" : : "r"(on));
+    }
+    return (unsigned)fpcr;
+}
+static void sb_fpmode_leave(unsigned old) {
+    uint64_t fpcr = old;
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+}
+int sb_ftz_daz_supported(void) { return 1; }
+#else
+static unsigned sb_fpmode_enter(int ftz_daz) { (void)ftz_daz; return 0; }
+static void sb_fpmode_leave(unsigned old) { (void)old; }
+int sb_ftz_daz_supported(void) { return 0; }
+#endif
+
+double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz) {
+    unsigned mode = sb_fpmode_enter(ftz_daz);
+    double start = sb_now_ns();
+    for (uint64_t c = 0; c < calls; c++) fn(n, x, y);
+    double end = sb_now_ns();
+    sb_fpmode_leave(mode);
+    return end - start;
+}
+
+void sb_cpu_probe(sb_cpu_features *f) {
+    memset(f, 0, sizeof *f);
+#if SB_X86
+    unsigned a, b, c, d;
+    f->is_x86 = 1;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
+    f->sse2 = (d >> 26) & 1;
+    f->fma = (c >> 12) & 1;
+    f->avx = (c >> 28) & 1;
+    int osxsave = (c >> 27) & 1;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        f->avx2 = (b >> 5) & 1;
+        f->avx512f = (b >> 16) & 1;
+    }
+    if (osxsave) {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        f->xcr0 = ((uint64_t)hi << 32) | lo;
+        f->os_avx = (f->xcr0 & 0x6) == 0x6;       /* XMM and YMM state */
+        f->os_avx512 = (f->xcr0 & 0xe6) == 0xe6;  /* plus opmask, ZMM_Hi256, Hi16_ZMM */
+    }
+#elif SB_AARCH64
+    f->is_aarch64 = 1;
+#ifdef HWCAP_ASIMD
+    f->neon = (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
+#else
+    f->neon = 1; /* Advanced SIMD is mandatory on AArch64 */
+#endif
+#endif
+}

@@ -1,0 +1,28 @@
+/* The measuring side of softbench, compiled once with baseline flags into the scalar module:
+ * a timing loop around any kernel of any ISA module, FTZ/DAZ control, and the CPU/OS feature
+ * probe that decides which ISA modules may run here. */
+#ifndef SB_HARNESS_H
+#define SB_HARNESS_H
+#include <stddef.h>
+#include <stdint.h>
+#include "sb_common.h"
+
+/* Calls fn(n, x, y) `calls` times back to back and returns the elapsed nanoseconds
+ * (CLOCK_MONOTONIC_RAW where the OS has it). With ftz_daz set, the FPU flushes denormals for the
+ * duration of the loop only, and the caller's mode is restored. */
+double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz);
+
+/* Whether FTZ/DAZ can be set on this CPU (x86 MXCSR, AArch64 FPCR.FZ). */
+int sb_ftz_daz_supported(void);
+
+typedef struct {
+    int is_x86, is_aarch64;
+    int sse2, avx, fma, avx2, avx512f; /* the CPU says it has them (CPUID) */
+    int os_avx, os_avx512;             /* the OS saves their register state (XCR0 via XGETBV) */
+    uint64_t xcr0;
+    int neon;                          /* AArch64: AT_HWCAP ASIMD */
+} sb_cpu_features;
+
+void sb_cpu_probe(sb_cpu_features *out);
+
+#endif

@@ -1,0 +1,70 @@
+/* AVX2 + FMA, 8 lanes. Tails use vmaskmovps, which does not touch masked-off memory. */
+#ifndef SB_ISA_AVX2_H
+#define SB_ISA_AVX2_H
+#include <immintrin.h>
+#include "../sb_common.h"
+
+#define SB_ISA avx2
+#define SB_W 8
+#define SB_UNROLL 4
+
+typedef __m256 vf;
+
+static inline __m256i sb_avx2_tail_mask(size_t n) {
+    static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(table + 8 - n));
+}
+static inline vf v_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void v_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+/* n < 8 elements; the other lanes read as -inf, neutral for max and 0 after exp. */
+static inline vf v_load_tail(const float *p, size_t n) {
+    __m256i mask = sb_avx2_tail_mask(n);
+    return _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(p, mask), _mm256_castsi256_ps(mask));
+}
+static inline void v_store_tail(float *p, vf v, size_t n) { _mm256_maskstore_ps(p, sb_avx2_tail_mask(n), v); }
+static inline vf v_set1(float a) { return _mm256_set1_ps(a); }
+static inline vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+static inline vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+static inline vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+static inline vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+static inline void v_to_lanes(float *out, vf v) { _mm256_storeu_ps(out, v); }
+
+static inline vf sb_avx2_poly(vf t) {
+    vf p = _mm256_fmadd_ps(_mm256_set1_ps(SB_EXP_C5), t, _mm256_set1_ps(SB_EXP_C4));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SB_EXP_C3));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SB_EXP_C2));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(SB_EXP_C1));
+    return _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
+}
+
+/* exp(x) for x <= 0: 0 below SB_EXP_CUTOFF (and for -inf), NaN for NaN. The magic bias leaves
+ * n + 127 in the low bits of v, so 2^n is those bits shifted into the exponent field. */
+static inline vf v_exp_nonpos(vf x) {
+    const vf magic = _mm256_set1_ps(0x1.8p23f + 127.0f);
+    vf v = _mm256_fmadd_ps(x, _mm256_set1_ps(SB_LOG2E), magic);
+    vf s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(v), 23));
+    vf n = _mm256_sub_ps(v, magic);
+    vf t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SB_LN2_HI), x);
+    t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SB_LN2_LO), t);
+    vf r = _mm256_mul_ps(sb_avx2_poly(t), s);
+    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(SB_EXP_CUTOFF), _CMP_LT_OQ), r);
+}
+
+/* exp(x) = m * 2^n for any x (two-pass). The FMA keeps x - n*ln2 exact enough for |x| up to 2^20. */
+static inline void v_exp_ext(vf x, vf *m, vf *n) {
+    vf xc = _mm256_max_ps(_mm256_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
+    vf nn = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(SB_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    vf t = _mm256_fnmadd_ps(nn, _mm256_set1_ps(SB_LN2_HI), xc);
+    t = _mm256_fnmadd_ps(nn, _mm256_set1_ps(SB_LN2_LO), t);
+    *m = _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(SB_EXT_X_MASK), _CMP_LT_OQ), sb_avx2_poly(t));
+    *n = nn;
+}
+
+/* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf (NaN k also gives 0). */
+static inline vf v_scale(vf a, vf k) {
+    vf kc = _mm256_max_ps(k, _mm256_set1_ps(-127.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(kc), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(a, _mm256_castsi256_ps(bits));
+}
+
+#endif

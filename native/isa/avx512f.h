@@ -1,0 +1,62 @@
+/* AVX-512F, 16 lanes. Tails use write masks; scaling by 2^k uses vscalefps, which is exact and
+ * gives 0 for k = -inf, as the paper's kernels do. */
+#ifndef SB_ISA_AVX512F_H
+#define SB_ISA_AVX512F_H
+#include <immintrin.h>
+#include "../sb_common.h"
+
+#define SB_ISA avx512f
+#define SB_W 16
+#define SB_UNROLL 4
+
+typedef __m512 vf;
+
+static inline __mmask16 sb_avx512_tail_mask(size_t n) { return (__mmask16)((1u << n) - 1u); }
+static inline vf v_load(const float *p) { return _mm512_loadu_ps(p); }
+static inline void v_store(float *p, vf v) { _mm512_storeu_ps(p, v); }
+/* n < 16 elements; masked-off lanes are not read and come back as -inf. */
+static inline vf v_load_tail(const float *p, size_t n) {
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), sb_avx512_tail_mask(n), p);
+}
+static inline void v_store_tail(float *p, vf v, size_t n) { _mm512_mask_storeu_ps(p, sb_avx512_tail_mask(n), v); }
+static inline vf v_set1(float a) { return _mm512_set1_ps(a); }
+static inline vf v_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+static inline vf v_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+static inline vf v_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+static inline vf v_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+static inline void v_to_lanes(float *out, vf v) { _mm512_storeu_ps(out, v); }
+
+static inline vf sb_avx512_poly(vf t) {
+    vf p = _mm512_fmadd_ps(_mm512_set1_ps(SB_EXP_C5), t, _mm512_set1_ps(SB_EXP_C4));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SB_EXP_C3));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SB_EXP_C2));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(SB_EXP_C1));
+    return _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+}
+
+static inline vf sb_avx512_round(vf v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+/* exp(x) for x <= 0: 0 below SB_EXP_CUTOFF (and for -inf), NaN for NaN. */
+static inline vf v_exp_nonpos(vf x) {
+    vf n = sb_avx512_round(_mm512_mul_ps(x, _mm512_set1_ps(SB_LOG2E)));
+    vf t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SB_LN2_HI), x);
+    t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SB_LN2_LO), t);
+    __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SB_EXP_CUTOFF), _CMP_NLT_UQ); /* NaN kept */
+    return _mm512_maskz_scalef_ps(keep, sb_avx512_poly(t), n);
+}
+
+/* exp(x) = m * 2^n for any x (two-pass); FMA reduction accurate for |x| up to 2^20. */
+static inline void v_exp_ext(vf x, vf *m, vf *n) {
+    vf xc = _mm512_max_ps(_mm512_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
+    vf nn = sb_avx512_round(_mm512_mul_ps(xc, _mm512_set1_ps(SB_LOG2E)));
+    vf t = _mm512_fnmadd_ps(nn, _mm512_set1_ps(SB_LN2_HI), xc);
+    t = _mm512_fnmadd_ps(nn, _mm512_set1_ps(SB_LN2_LO), t);
+    __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SB_EXT_X_MASK), _CMP_NLT_UQ);
+    *m = _mm512_maskz_mov_ps(keep, sb_avx512_poly(t));
+    *n = nn;
+}
+
+/* a * 2^k for integer-valued k <= 0 (vscalefps: 0 for k = -inf, denormal/0 far below). */
+static inline vf v_scale(vf a, vf k) { return _mm512_scalef_ps(a, k); }
+
+#endif

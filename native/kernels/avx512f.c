@@ -1,0 +1,19 @@
+/* Every softmax algorithm of kernels.def for avx512f: the ISA's primitives and exp (isa/avx512f.h),
+ * then each algorithm's template, then this ISA's kernel table. */
+#include "../isa/avx512f.h"
+#include "../algorithms/common_passes.h"
+#include "../algorithms/three_pass_recompute.h"
+#include "../algorithms/three_pass_reload.h"
+#include "../algorithms/two_pass.h"
+#include "../algorithms/online.h"
+
+static const sb_kernel_entry table[] = {
+#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, exps) {name, SB_FN(ident)},
+#include "../kernels.def"
+#undef SB_ALGORITHM
+};
+
+const sb_kernel_entry *sb_kernel_table__avx512f(size_t *count) {
+    *count = sizeof table / sizeof table[0];
+    return table;
+}

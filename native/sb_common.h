@@ -1,0 +1,71 @@
+/* Shared by every ISA module: the kernel ABI, the scalar double-precision merge helpers used
+ * when a block of SIMD partial sums is flushed, and the constants the edge-case rules need. */
+#ifndef SB_COMMON_H
+#define SB_COMMON_H
+
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "exp_coeffs.h"
+
+/* y = softmax(x) for n elements; y may equal x (in place), no other overlap. */
+typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
+
+typedef struct {
+    const char *algorithm; /* name from kernels.def */
+    sb_softmax_fn kernel;
+} sb_kernel_entry;
+
+#define SB_CONCAT_(a, b) a##b
+#define SB_CONCAT(a, b) SB_CONCAT_(a, b)
+
+/* Partial sums live in float SIMD lanes for at most SB_BLOCK_ITERS iterations of the unrolled
+ * loop (so each lane adds at most that many terms, ~1e-6 relative error) and are then flushed into
+ * double accumulators: the error of the whole sum does not grow with n. */
+#define SB_BLOCK_ITERS 64
+
+/* exp(x) is flushed to 0 below ln(FLT_MIN): 2^n is then no longer a normal float. */
+#define SB_EXP_CUTOFF (-0x1.5d589ep+6f) /* -87.3365448 */
+
+/* Two-pass: inputs below SB_EXT_X_MASK (only -inf in the supported range) contribute exactly 0;
+ * they are clamped to it first so that every intermediate stays finite. The accuracy of the
+ * extended-exponent exp is guaranteed for |x| <= SB_EXT_X_ACCURATE (the README states it). */
+#define SB_EXT_X_MASK (-0x1p24f)
+#define SB_EXT_X_ACCURATE 0x1p20f
+
+/* 2^k for an integer-valued k <= 0, exactly, in double; 0 when k is below the double range. */
+static inline double sb_pow2_d(double k) {
+    if (k < -1022.0) return 0.0;
+    uint64_t bits = (uint64_t)(int64_t)(k + 1023.0) << 52;
+    double r;
+    memcpy(&r, &bits, sizeof r);
+    return r;
+}
+
+/* (M, E) += m * 2^e : the extended-exponent pair accumulation of the two-pass algorithm, in
+ * double. The common case (same exponent) is one add; NaN in either side is sticky. */
+static inline void sb_ext_accumulate(double *M, double *E, double m, double e) {
+    if (m == 0.0) return; /* an empty lane or a masked (-inf) input: nothing to add */
+    if (m != m || e != e || *M != *M) { *M = NAN; return; }
+    if (*M == 0.0) { *M = m; *E = e; return; }
+    if (e == *E) { *M += m; return; }
+    if (e > *E) { *M = *M * sb_pow2_d(*E - e) + m; *E = e; }
+    else { *M += m * sb_pow2_d(e - *E); }
+}
+
+/* Online normalizer in double: the sum d at reference maximum *mref absorbs a lane's (m, d). */
+static inline void sb_online_accumulate(double *mref, double *dsum, double m, double d) {
+    if (d != d || m != m || *dsum != *dsum) { *dsum = NAN; return; }
+    if (m == *mref) { *dsum += d; return; }
+    if (m > *mref) {
+        *dsum = *dsum * exp(*mref - m) + d;
+        *mref = m;
+    } else {
+        *dsum += d * exp(m - *mref);
+    }
+}
+
+#endif

@@ -1,0 +1,261 @@
+"""Compile native/ into one shared library per ISA, cache it per user, load it through cffi.
+
+Each ISA's module is built with that ISA's flags (kernels.ISAS) by the C compiler directly, so the
+exact command line can be recorded in result files, then loaded with cffi's ABI mode
+(``ffi.dlopen``): no Python headers or setuptools are needed at run time. The cache key hashes the
+sources, the compiler (path and version) and the flags, so a second run compiles nothing and a
+change to any of them builds a new module. Builds take a per-module file lock and publish with an
+atomic rename, so runs started at once neither corrupt nor half-read the cache. A manifest beside
+each module holds its SHA-256: a damaged module is reported, never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from softbench.errors import BuildError
+from softbench.kernels import COMMON_FLAGS, ISAS, native_dir
+
+# Bump when the way modules are built or declared changes without a source change.
+BUILD_FORMAT = 1
+
+CDEF_COMMON = """
+typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
+typedef struct { const char *algorithm; sb_softmax_fn kernel; } sb_kernel_entry;
+"""
+CDEF_TABLE = "const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);\n"
+CDEF_HARNESS = """
+double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz);
+int sb_ftz_daz_supported(void);
+typedef struct {
+    int is_x86, is_aarch64;
+    int sse2, avx, fma, avx2, avx512f;
+    int os_avx, os_avx512;
+    uint64_t xcr0;
+    int neon;
+} sb_cpu_features;
+void sb_cpu_probe(sb_cpu_features *out);
+"""
+
+# The harness (timing loop, FTZ/DAZ, CPU probe) rides in the scalar module: baseline flags only.
+HARNESS_ISA = "scalar"
+
+
+@dataclass(frozen=True)
+class Compiler:
+    command: str  # as given (CC or the default)
+    path: str
+    version: str  # first line of `--version`
+
+    @property
+    def name(self) -> str:
+        v = self.version.lower()
+        return "clang" if "clang" in v else "gcc" if ("gcc" in v or "free software" in v) else Path(self.path).name
+
+
+@lru_cache(maxsize=1)
+def find_compiler() -> Compiler:
+    """The C compiler: $CC if set, else cc, gcc or clang on PATH."""
+    requested = os.environ.get("CC")
+    candidates = [requested] if requested else ["cc", "gcc", "clang"]
+    for cand in candidates:
+        argv = shlex.split(cand)
+        path = shutil.which(argv[0]) if argv else None
+        if not path:
+            continue
+        try:
+            out = subprocess.run([path, *argv[1:], "--version"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0:
+            return Compiler(cand, path, (out.stdout.splitlines() or ["unknown"])[0].strip())
+    if requested:
+        raise BuildError(f"the C compiler CC={requested!r} was not found or does not run; set CC to a working compiler")
+    raise BuildError("no C compiler found (looked for cc, gcc, clang); install one (e.g. `apt-get install gcc`) or set CC")
+
+
+def cache_dir() -> Path:
+    """Per-user folder for built modules: $SOFTBENCH_CACHE_DIR, else the platform's cache folder."""
+    env = os.environ.get("SOFTBENCH_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("softbench", appauthor=False)) / "kernels"
+
+
+def _ensure_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise BuildError(
+            f"the kernel cache folder {folder} is not writable ({exc.strerror or exc}); "
+            "set SOFTBENCH_CACHE_DIR to a writable folder"
+        ) from None
+
+
+def sources_for(isa: str) -> list[Path]:
+    """The translation units of an ISA's module."""
+    root = native_dir()
+    units = [root / "kernels" / f"{isa}.c"]
+    if isa == HARNESS_ISA:
+        units.append(root / "harness.c")
+    return units
+
+
+def flags_for(isa: str) -> list[str]:
+    return [*COMMON_FLAGS, *ISAS[isa].flags]
+
+
+def _source_digest() -> str:
+    # Every file under native/ counts: headers are shared, and hashing all of them is cheap.
+    h = hashlib.sha256()
+    root = native_dir()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".c", ".h", ".def"}):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _cdef(isa: str) -> str:
+    text = CDEF_COMMON + CDEF_TABLE.format(isa=isa)
+    return text + CDEF_HARNESS if isa == HARNESS_ISA else text
+
+
+@dataclass
+class BuiltModule:
+    isa: str
+    path: Path
+    compiler: Compiler
+    flags: list[str]
+    command: list[str]
+    compiled_now: bool
+    lib: object = field(repr=False, default=None)
+    ffi: object = field(repr=False, default=None)
+    kernels: dict = field(repr=False, default_factory=dict)  # algorithm name -> cffi function pointer
+
+    def build_info(self) -> dict:
+        """What a result file records about how this ISA's kernels were built."""
+        return {
+            "compiler": self.compiler.name,
+            "compiler_path": self.compiler.path,
+            "compiler_version": self.compiler.version,
+            "flags": self.flags,
+            "command": shlex.join(self.command),
+        }
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _compile(isa: str, compiler: Compiler, flags: list[str], target: Path) -> list[str]:
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.so")
+    command = [*shlex.split(compiler.command), *flags, "-o", str(tmp), *map(str, sources_for(isa)), "-lm"]
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    except OSError as exc:
+        raise BuildError(f"could not run the C compiler {compiler.path}: {exc.strerror or exc}") from None
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"compiling the {isa} kernels took over 300 s; check the compiler ({compiler.path})") from None
+    if out.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        first = next((ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr.strip()[:300])
+        raise BuildError(f"compiling the {isa} kernels failed with {compiler.name} ({compiler.version}): {first}")
+    os.replace(tmp, target)  # atomic: readers see the old module or the whole new one
+    return command
+
+
+def build(isa: str) -> BuiltModule:
+    """The ISA's module, compiled now if the cache has no module for these sources/compiler/flags."""
+    compiler = find_compiler()
+    flags = flags_for(isa)
+    key_src = json.dumps(
+        [BUILD_FORMAT, _source_digest(), compiler.path, compiler.version, compiler.command, flags, _cdef(isa)]
+    )
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    folder = cache_dir()
+    _ensure_writable(folder)
+    target = folder / f"softbench-{isa}-{key}.so"
+    manifest = target.with_suffix(".json")
+
+    import fcntl
+
+    with open(folder / f".{target.stem}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second run waits here, then finds the module built
+        compiled_now = False
+        if target.exists() and manifest.exists():
+            try:
+                meta = json.loads(manifest.read_text())
+                command = meta["command"]
+                expected = meta["sha256"]
+            except (OSError, ValueError, KeyError, TypeError):
+                raise BuildError(
+                    f"the cached kernel manifest {manifest} is damaged; delete {folder} and run again"
+                ) from None
+            if _file_sha256(target) != expected:
+                raise BuildError(
+                    f"the cached kernel module {target} is damaged (checksum mismatch); delete {folder} and run again"
+                )
+        else:
+            # No module, or one whose build was interrupted before its manifest was written.
+            command = _compile(isa, compiler, flags, target)
+            meta = {"isa": isa, "command": command, "sha256": _file_sha256(target), "compiler": compiler.version}
+            tmp_manifest = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
+            tmp_manifest.write_text(json.dumps(meta, indent=1))
+            os.replace(tmp_manifest, manifest)
+            compiled_now = True
+    return BuiltModule(isa, target, compiler, flags, command, compiled_now)
+
+
+_loaded: dict[str, BuiltModule] = {}
+
+
+def load(isa: str) -> BuiltModule:
+    """Build (if needed) and load the ISA's module; kernels keyed by algorithm name.
+
+    Loading does not check that the CPU runs the ISA: callers go through softbench.isa first.
+    """
+    if isa in _loaded:
+        return _loaded[isa]
+    module = build(isa)
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef(_cdef(isa))
+    try:
+        lib = ffi.dlopen(str(module.path))
+        count = ffi.new("size_t *")
+        table = getattr(lib, f"sb_kernel_table__{isa}")(count)
+    except (OSError, AttributeError) as exc:
+        raise BuildError(
+            f"the cached kernel module {module.path} cannot be loaded ({exc}); delete {module.path.parent} and run again"
+        ) from None
+    module.lib, module.ffi = lib, ffi
+    module.kernels = {ffi.string(table[i].algorithm).decode(): table[i].kernel for i in range(count[0])}
+    _loaded[isa] = module
+    return module
+
+
+def clear_cache() -> int:
+    """Delete every cached module; returns how many files were removed."""
+    folder = cache_dir()
+    removed = 0
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.name.startswith(("softbench-", ".softbench-")):
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed

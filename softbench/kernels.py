@@ -1,0 +1,108 @@
+"""What softbench can run: the algorithms (read from native/kernels.def, the one table the C
+modules are generated from) and the ISAs with their compiler flags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+def native_dir() -> Path:
+    """The C sources: softbench/native in an installed wheel, ../native in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "native", here.parent / "native"):
+        if (candidate / "kernels.def").is_file():
+            return candidate
+    raise FileNotFoundError(f"softbench's C sources (native/kernels.def) are missing next to {here}")
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    name: str
+    ident: str  # C identifier of the template in native/algorithms/<ident>.h
+    passes: int
+    read_x: int  # bytes per element, out of cache, by measurement.md's convention
+    read_y: int
+    write_y: int
+    exps_per_element: int
+
+    @property
+    def bytes_total(self) -> int:
+        return self.read_x + self.read_y + self.write_y
+
+    @property
+    def bytes_with_rfo(self) -> int:
+        # a normal store that misses pays a read-for-ownership of the line first
+        return self.bytes_total + self.write_y
+
+    def traffic(self) -> dict[str, int]:
+        return {
+            "read_x": self.read_x,
+            "read_y": self.read_y,
+            "write_y": self.write_y,
+            "total": self.bytes_total,
+            "with_rfo": self.bytes_with_rfo,
+        }
+
+
+_ROW = re.compile(
+    r'^SB_ALGORITHM\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)',
+    re.MULTILINE,
+)
+
+
+@lru_cache(maxsize=1)
+def algorithms() -> dict[str, Algorithm]:
+    text = (native_dir() / "kernels.def").read_text()
+    rows = {}
+    for m in _ROW.finditer(text):
+        name, ident, *numbers = m.groups()
+        rows[name] = Algorithm(name, ident, *map(int, numbers))
+    if not rows:
+        raise RuntimeError("native/kernels.def declares no algorithm")
+    return rows
+
+
+@dataclass(frozen=True)
+class Isa:
+    name: str
+    arch: str  # "any", "x86_64" or "aarch64": which CPUs can run it at all
+    lanes: int  # float32 lanes per vector
+    flags: tuple[str, ...]  # added to the common flags when compiling this ISA's module
+    description: str
+
+
+# Best first: isa="auto" picks the first one the host runs.
+ISAS: dict[str, Isa] = {
+    isa.name: isa
+    for isa in (
+        Isa("avx512f", "x86_64", 16, ("-mavx512f", "-mfma"), "AVX-512F, 16 lanes, vscalefps"),
+        Isa("avx2", "x86_64", 8, ("-mavx2", "-mfma"), "AVX2 + FMA, 8 lanes"),
+        Isa("neon", "aarch64", 4, (), "AArch64 Advanced SIMD, 4 lanes, FMA"),
+        Isa("sse2", "x86_64", 4, ("-msse2",), "SSE2, 4 lanes, no FMA (x86-64 baseline)"),
+        # -fno-tree-vectorize: the scalar figures must be scalar, not gcc's auto-vectorised loop
+        Isa("scalar", "any", 1, ("-fno-tree-vectorize",), "portable C, one float at a time"),
+    )
+}
+
+# Flags every module is compiled with. No -ffast-math: the kernels rely on IEEE inf/NaN rules.
+COMMON_FLAGS: tuple[str, ...] = ("-O2", "-std=c11", "-fPIC", "-shared", "-fno-math-errno", "-ffp-contract=off")
+
+
+def check_algorithm(name: str) -> Algorithm:
+    from softbench.errors import InputError
+
+    table = algorithms()
+    if name not in table:
+        raise InputError(f"unknown algorithm {name!r}; choose one of: {', '.join(table)}")
+    return table[name]
+
+
+def check_isa_name(name: str) -> Isa:
+    from softbench.errors import InputError
+
+    if name not in ISAS:
+        raise InputError(f"unknown ISA {name!r}; choose one of: {', '.join(ISAS)}")
+    return ISAS[name]
