@@ -32,7 +32,11 @@ CDEF_COMMON = """
 typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
 typedef struct { const char *algorithm; sb_softmax_fn kernel; } sb_kernel_entry;
 """
-CDEF_TABLE = "const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);\n"
+CDEF_TABLE = """
+const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);
+void sb_exp_nonpos_array__{isa}(size_t n, const float *x, float *y);
+void sb_exp_ext_array__{isa}(size_t n, const float *x, float *m, float *e);
+"""
 CDEF_HARNESS = """
 double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz);
 int sb_ftz_daz_supported(void);

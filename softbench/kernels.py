@@ -27,6 +27,7 @@ class Algorithm:
     read_y: int
     write_y: int
     exps_per_element: int
+    max_abs_x: float  # largest |x| with full accuracy; inf: any finite input
 
     @property
     def bytes_total(self) -> int:
@@ -48,9 +49,14 @@ class Algorithm:
 
 
 _ROW = re.compile(
-    r'^SB_ALGORITHM\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)',
+    r'^SB_ALGORITHM\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*([\w.+-]+)\s*\)',
     re.MULTILINE,
 )
+
+
+def _c_float(text: str) -> float:
+    # the C literals kernels.def uses: INFINITY, hex floats (0x1p20), decimals
+    return float("inf") if text == "INFINITY" else float.fromhex(text) if text.lower().startswith("0x") else float(text)
 
 
 @lru_cache(maxsize=1)
@@ -58,8 +64,8 @@ def algorithms() -> dict[str, Algorithm]:
     text = (native_dir() / "kernels.def").read_text()
     rows = {}
     for m in _ROW.finditer(text):
-        name, ident, *numbers = m.groups()
-        rows[name] = Algorithm(name, ident, *map(int, numbers))
+        name, ident, *numbers, max_abs = m.groups()
+        rows[name] = Algorithm(name, ident, *map(int, numbers), _c_float(max_abs))
     if not rows:
         raise RuntimeError("native/kernels.def declares no algorithm")
     return rows

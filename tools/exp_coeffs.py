@@ -86,8 +86,13 @@ def header(coeffs32: np.ndarray, rel: float, ulp: float) -> str:
     # ln2 split for Cody-Waite reduction with FMA: hi is ln2 rounded to float, lo the rest.
     ln2_hi = np.float32(math.log(2))
     ln2_lo = np.float32(math.log(2) - float(ln2_hi))
+    # Without FMA (scalar, SSE2) n*hi must be exact for |n| <= 126 (7 bits): hi keeps 16 bits.
+    ln2_hi_cw = np.float32(float.fromhex("0x1.62e4p-1"))
+    ln2_lo_cw = np.float32(math.log(2) - float(ln2_hi_cw))
     lines += [
         f"#define SB_LOG2E {float(np.float32(1 / math.log(2))).hex()}f",
+        f"#define SB_LN2_HI_CW {float(ln2_hi_cw).hex()}f",
+        f"#define SB_LN2_LO_CW {float(ln2_lo_cw).hex()}f",
         f"#define SB_LN2_HI {float(ln2_hi).hex()}f",
         f"#define SB_LN2_LO {float(ln2_lo).hex()}f",
         "#endif",

@@ -92,3 +92,26 @@ static void SB_FN(pass_scale)(size_t n, float *y, float scale) {
     for (; i + SB_W <= n; i += SB_W) v_store(y + i, v_mul(v_load(y + i), vscale));
     if (i < n) v_store_tail(y + i, v_mul(v_load_tail(y + i, n - i), vscale), n - i);
 }
+
+/* The ISA's exp on its own, over an array, so `verify` can measure its error in ULP. */
+void SB_FN(exp_nonpos_array)(size_t n, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + SB_W <= n; i += SB_W) v_store(y + i, v_exp_nonpos(v_load(x + i)));
+    if (i < n) v_store_tail(y + i, v_exp_nonpos(v_load_tail(x + i, n - i)), n - i);
+}
+
+/* exp(x) = m * 2^e (two-pass's extended exponent form), over an array. */
+void SB_FN(exp_ext_array)(size_t n, const float *x, float *m, float *e) {
+    size_t i = 0;
+    vf vm, ve;
+    for (; i + SB_W <= n; i += SB_W) {
+        v_exp_ext(v_load(x + i), &vm, &ve);
+        v_store(m + i, vm);
+        v_store(e + i, ve);
+    }
+    if (i < n) {
+        v_exp_ext(v_load_tail(x + i, n - i), &vm, &ve);
+        v_store_tail(m + i, vm, n - i);
+        v_store_tail(e + i, ve, n - i);
+    }
+}

@@ -43,8 +43,8 @@ static inline vf v_exp_nonpos(vf x) {
     float v = x * SB_LOG2E + magic;
     float s = sb_bits_to_float(sb_float_to_bits(v) << 23);
     float n = v - magic;
-    float t = x - n * SB_LN2_HI;
-    t = t - n * SB_LN2_LO;
+    float t = x - n * SB_LN2_HI_CW;
+    t = t - n * SB_LN2_LO_CW;
     float r = sb_exp_poly(t) * s;
     return x < SB_EXP_CUTOFF ? 0.0f : r;
 }

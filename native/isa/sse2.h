@@ -45,8 +45,8 @@ static inline vf v_exp_nonpos(vf x) {
     vf v = _mm_add_ps(_mm_mul_ps(x, _mm_set1_ps(SB_LOG2E)), magic);
     vf s = _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(v), 23));
     vf n = _mm_sub_ps(v, magic);
-    vf t = _mm_sub_ps(x, _mm_mul_ps(n, _mm_set1_ps(SB_LN2_HI)));
-    t = _mm_sub_ps(t, _mm_mul_ps(n, _mm_set1_ps(SB_LN2_LO)));
+    vf t = _mm_sub_ps(x, _mm_mul_ps(n, _mm_set1_ps(SB_LN2_HI_CW)));
+    t = _mm_sub_ps(t, _mm_mul_ps(n, _mm_set1_ps(SB_LN2_LO_CW)));
     vf r = _mm_mul_ps(sb_sse2_poly(t), s);
     return _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(SB_EXP_CUTOFF)), r);
 }

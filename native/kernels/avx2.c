@@ -8,7 +8,7 @@
 #include "../algorithms/online.h"
 
 static const sb_kernel_entry table[] = {
-#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, exps) {name, SB_FN(ident)},
+#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, exps, max_abs_x) {name, SB_FN(ident)},
 #include "../kernels.def"
 #undef SB_ALGORITHM
 };
