@@ -500,19 +500,16 @@ def suite_from_dict(data: Mapping[str, Any], source: str = "<suite>", default_na
 
 
 def suites_dir() -> Path:
-    """The folder of built-in suites: softbench/suites in an installed wheel, or the
-    repository's top-level suites/ in a source checkout.
-
-    In the wheel, the folder sits beside this module (softbench/suites.py); it must never get an
-    __init__.py, or it would shadow this module on import.
-    """
+    """The folder of built-in suites: softbench/_suites in an installed wheel (pyproject.toml maps
+    the repository's suites/ there, away from this module's name), or the repository's top-level
+    suites/ in a source checkout."""
     import softbench
 
     pkg = Path(softbench.__file__).resolve().parent
-    for d in (pkg / "suites", pkg.parent / "suites"):
+    for d in (pkg / "_suites", pkg.parent / "suites"):
         if d.is_dir():
             return d
-    raise InputError(f"built-in suites not found (looked in {pkg / 'suites'} and "
+    raise InputError(f"built-in suites not found (looked in {pkg / '_suites'} and "
                      f"{pkg.parent / 'suites'}); reinstall softbench")  # fmt: skip
 
 
