@@ -59,11 +59,7 @@ class Compiler:
     command: str  # as given (CC or the default)
     path: str
     version: str  # first line of `--version`
-
-    @property
-    def name(self) -> str:
-        v = self.version.lower()
-        return "clang" if "clang" in v else "gcc" if ("gcc" in v or "free software" in v) else Path(self.path).name
+    name: str  # gcc, clang, or the executable's name when neither says so
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +77,10 @@ def find_compiler() -> Compiler:
         except (OSError, subprocess.TimeoutExpired):
             continue
         if out.returncode == 0:
-            return Compiler(cand, path, (out.stdout.splitlines() or ["unknown"])[0].strip())
+            text = out.stdout.lower()
+            # `cc --version` says "cc (Debian 12.2.0...)": gcc is known by its copyright line
+            name = "clang" if "clang" in text else "gcc" if ("gcc" in text or "free software foundation" in text) else Path(path).name
+            return Compiler(cand, path, (out.stdout.splitlines() or ["unknown"])[0].strip(), name)
     if requested:
         raise BuildError(f"the C compiler CC={requested!r} was not found or does not run; set CC to a working compiler")
     raise BuildError("no C compiler found (looked for cc, gcc, clang); install one (e.g. `apt-get install gcc`) or set CC")

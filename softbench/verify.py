@@ -140,10 +140,29 @@ def cases(lanes: int, unroll: int, max_abs_x: float, large: bool = True) -> Iter
         yield Case(f"large n={LARGE_N} all equal", lambda rng: np.full(LARGE_N, 1.0, np.float32))
 
 
+# Inputs and references of the large cases, shared by every kernel checked in this process
+# (building a 2^26-element float64 reference takes seconds; it is the same for every kernel).
+_large_inputs: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def clear_cache() -> None:
+    _large_inputs.clear()
+
+
+def _input_and_reference(case: Case, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    key = (case.name, seed)
+    if key in _large_inputs:
+        return _large_inputs[key]
+    x = case.make(np.random.default_rng(seed))
+    ref = reference(x) if case.expect == "accurate" else None
+    if x.size >= 1 << 20:
+        _large_inputs[key] = (x, ref)
+    return x, ref
+
+
 def run_case(fn, ffi, case: Case, seed: int = 0) -> CaseResult:
     """Run one case through the cffi kernel pointer fn with guard zones and check it."""
-    rng = np.random.default_rng(seed)
-    x = case.make(rng)
+    x, ref = _input_and_reference(case, seed)
     n = x.size
     # Guards: NaN after x (a kernel reading past the end poisons its own sum), canaries around y
     # (a kernel writing outside y is caught). Reads before x are caught by the ASan C driver.
@@ -161,7 +180,6 @@ def run_case(fn, ffi, case: Case, seed: int = 0) -> CaseResult:
     if case.expect == "nan":
         ok = bool(np.all(np.isnan(y)))
         return CaseResult(case.name, n, ok, 0.0, "" if ok else f"{int(np.sum(~np.isnan(y)))} outputs are not NaN")
-    ref = reference(x)
     masked = np.isneginf(x)
     if masked.any() and np.any(y[masked] != 0.0):
         return CaseResult(case.name, n, False, float("inf"), "-inf inputs did not give exact zeros")

@@ -1,0 +1,165 @@
+"""The softbench command line: thin typer commands that parse options and call the library.
+
+Human text goes to the terminal (plain when not a TTY); data goes to files, or to stdout with
+--json. Heavy imports happen inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import List, Optional
+
+import typer
+
+from softbench import __version__
+from softbench.errors import SoftbenchError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Benchmark and profile softmax kernels on this CPU (the Two-Pass paper's algorithms and the online softmax).",
+)
+
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables.")
+
+
+def _console():
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        # piped or redirected: no colour (rich's default) and wide enough not to cut names
+        console = Console(highlight=False, width=160)
+    return console
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"softbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version."),
+) -> None:
+    pass
+
+
+@app.command("info")
+def info_cmd(json_out: bool = JsonOpt) -> None:
+    """The machine: CPU, microarchitecture, ISAs, caches, memory, compiler.
+
+    Example: softbench info --json > machine.json
+    """
+    from softbench.context import collect_full_context
+    from softbench.reporters import terminal
+
+    ctx = collect_full_context()
+    if json_out:
+        _print_json(ctx)
+    else:
+        terminal.print_info(_console(), ctx)
+
+
+@app.command("list")
+def list_cmd(json_out: bool = JsonOpt) -> None:
+    """The algorithm x ISA matrix: what runs on this host, what is skipped and why.
+
+    Example: softbench list
+    """
+    from softbench import isa
+    from softbench.kernels import ISAS, algorithms
+    from softbench.reporters import terminal
+
+    status = isa.host_status()
+    rows = [
+        {
+            "algorithm": alg.name,
+            "isa": name,
+            "runs": status[name].runs,
+            "reason": status[name].reason,
+            "bytes_per_element": alg.traffic(),
+            "passes": alg.passes,
+            "max_abs_x": alg.max_abs_x,
+        }
+        for alg in algorithms().values()
+        for name in ISAS
+    ]
+    if json_out:
+        _print_json({"kernels": rows, "isas": {n: {"runs": s.runs, "reason": s.reason} for n, s in status.items()}})
+    else:
+        terminal.print_kernel_matrix(_console(), algorithms(), ISAS, status)
+
+
+@app.command("verify")
+def verify_cmd(
+    algorithm: Optional[List[str]] = typer.Option(None, "--algorithm", "-a", help="Only this algorithm (repeatable)."),
+    isa_names: Optional[List[str]] = typer.Option(None, "--isa", "-i", help="Only this ISA (repeatable)."),
+    quick: bool = typer.Option(False, "--quick", help="Skip the 2^26-element accuracy cases (a few seconds instead of ~a minute)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Check every kernel that runs here against a float64 reference on the correctness matrix
+    (tail lengths, misalignment, scales, huge and masked inputs, NaN/inf rows, 2^26 elements).
+    Exits 1 when any kernel fails.
+
+    Example: softbench verify --isa avx2 --quick
+    """
+    from softbench import isa, verify
+    from softbench.kernels import algorithms, check_algorithm
+    from softbench.reporters import terminal
+
+    algs = [check_algorithm(a).name for a in algorithm] if algorithm else list(algorithms())
+    isas = [isa.resolve(i) for i in isa_names] if isa_names else isa.runnable()
+    console = _console()
+    reports, exp = [], {}
+    for name in isas:
+        exp[name] = verify.exp_accuracy(name)
+        for alg in algs:
+            if console.is_terminal and not json_out:
+                console.print(f"verifying {alg} / {name} ...", end="\r")
+            reports.append(verify.verify_kernel(alg, name, large=not quick))
+    skipped = {n: s.reason for n, s in isa.host_status().items() if not s.runs and not isa_names}
+    if json_out:
+        _print_json(terminal.verify_json(reports, exp, skipped))
+    else:
+        terminal.print_verify(console, reports, exp, skipped)
+    if not all(r.passed for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command("cache")
+def cache_cmd(clear: bool = typer.Option(False, "--clear", help="Delete every cached kernel module.")) -> None:
+    """Where the compiled kernels are cached; --clear empties it (they are rebuilt on next use).
+
+    Example: softbench cache --clear
+    """
+    from softbench import build
+
+    if clear:
+        typer.echo(f"removed {build.clear_cache()} files from {build.cache_dir()}")
+    else:
+        typer.echo(str(build.cache_dir()))
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback.
+
+    typer (standalone mode) handles usage errors, --help and Ctrl-C itself; what reaches here is
+    softbench's own SoftbenchError.
+    """
+    try:
+        app()
+    except SoftbenchError as exc:
+        sys.stderr.write(f"softbench: error: {exc}\n")
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One reporter per output format: terminal (rich tables), json, markdown."""

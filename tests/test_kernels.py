@@ -1,0 +1,96 @@
+"""Every kernel that runs on this host, on the whole correctness matrix (softbench.verify)."""
+
+import numpy as np
+import pytest
+
+from softbench import build, isa, verify
+from softbench.kernels import ISAS, algorithms
+
+KERNELS = [(a, i) for i in isa.runnable() for a in algorithms()]
+IDS = [f"{a}-{i}" for a, i in KERNELS]
+
+
+def _cases(isa_name, alg, large):
+    return list(verify.cases(ISAS[isa_name].lanes, verify.unroll_of(isa_name), algorithms()[alg].max_abs_x, large))
+
+
+@pytest.mark.parametrize("alg,isa_name", KERNELS, ids=IDS)
+def test_kernel_matrix(alg, isa_name):
+    """Tail lengths, misalignment, scales, huge inputs, -inf masks, NaN/inf rows."""
+    fn = build.load(isa_name).kernels[alg]
+    ffi = build.load(isa_name).ffi
+    failures = []
+    cases = _cases(isa_name, alg, large=False)
+    assert len(cases) > 2 * ISAS[isa_name].lanes * verify.unroll_of(isa_name)  # every tail length is there
+    for case in cases:
+        r = verify.run_case(fn, ffi, case)
+        if not r.passed:
+            failures.append(f"{case.name}: {r.detail}")
+    assert not failures, failures
+
+
+@pytest.mark.parametrize("alg,isa_name", KERNELS, ids=IDS)
+def test_accuracy_does_not_decay_at_2_to_26(alg, isa_name):
+    fn = build.load(isa_name).kernels[alg]
+    ffi = build.load(isa_name).ffi
+    large = [c for c in _cases(isa_name, alg, large=True) if c.name.startswith("large")]
+    assert large
+    for case in large:
+        r = verify.run_case(fn, ffi, case)
+        assert r.passed, f"{case.name}: {r.detail}"
+        assert r.max_rel_error <= verify.REL_TOLERANCE
+
+
+def test_plain_float_accumulation_would_fail_the_large_case():
+    """The large 'all equal' case is adversarial for real: a float32 running sum of 2^26 ones is off
+    by far more than the tolerance, so a kernel that accumulated naively could not pass."""
+    acc = np.float32(0)
+    ones = np.ones(1 << 26, np.float32)
+    # np.cumsum accumulates sequentially in the array's dtype
+    acc = np.cumsum(ones, dtype=np.float32)[-1]
+    assert abs(float(acc) - 2**26) / 2**26 > 1e-2
+
+
+@pytest.mark.parametrize("isa_name", isa.runnable())
+def test_exp_accuracy(isa_name):
+    acc = verify.exp_accuracy(isa_name, points=1 << 18)
+    assert acc.max_ulp < 3.0  # degree-5 minimax: about 2 ULP
+    assert acc.max_ulp_ext < 32.0  # extended form over |x| <= 2^20 (see README)
+
+
+def test_verify_catches_a_wrong_kernel():
+    """A kernel that computes the wrong thing fails verify: use exp without normalisation."""
+    mod = build.load(isa.best())
+    wrong = mod.lib.sb_exp_nonpos_array__avx2 if isa.best() == "avx2" else getattr(mod.lib, f"sb_exp_nonpos_array__{isa.best()}")
+    case = verify.Case("random", lambda rng: -np.abs(rng.standard_normal(1000)).astype(np.float32))
+    r = verify.run_case(wrong, mod.ffi, case)
+    assert not r.passed and r.max_rel_error > 1.0
+
+
+def test_verify_catches_writes_outside_the_output():
+    mod = build.load("scalar")
+    fn = mod.kernels["two-pass"]
+
+    @mod.ffi.callback("void(size_t, const float *, float *)")
+    def overrun(n, x, y):
+        fn(n, x, y)
+        y[n] = 0.5  # one past the end
+
+    r = verify.run_case(overrun, mod.ffi, verify.Case("random", lambda rng: rng.standard_normal(100).astype(np.float32)))
+    assert not r.passed and "outside" in r.detail
+
+
+def test_masked_entries_are_exact_zeros_and_rest_matches_unmasked_softmax():
+    import softbench
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(1000).astype(np.float32)
+    mask = rng.random(1000) < 0.5
+    xm = x.copy()
+    xm[mask] = -np.inf
+    for alg in algorithms():
+        y = softbench.softmax(xm, alg)
+        assert np.all(y[mask] == 0.0)
+        expected = softbench.softmax(x[~mask].copy(), alg)
+        np.testing.assert_allclose(y[~mask], expected, rtol=2e-6)
+        assert abs(float(y.sum(dtype=np.float64)) - 1.0) < 1e-5
