@@ -17,7 +17,15 @@ typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
 typedef struct {
     const char *algorithm; /* name from kernels.def */
     sb_softmax_fn kernel;
+    sb_softmax_fn twin;    /* its traffic twin (algorithms/twins.h) */
 } sb_kernel_entry;
+
+/* STREAM-style bandwidth kernels: read (sum x into y[0]), write (y = x[0]), copy, scale. */
+typedef struct {
+    const char *name;
+    sb_softmax_fn kernel;
+    int read_bytes, write_bytes; /* per element, without RFO */
+} sb_stream_entry;
 
 #define SB_CONCAT_(a, b) a##b
 #define SB_CONCAT(a, b) SB_CONCAT_(a, b)

@@ -30,10 +30,12 @@ BUILD_FORMAT = 1
 
 CDEF_COMMON = """
 typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
-typedef struct { const char *algorithm; sb_softmax_fn kernel; } sb_kernel_entry;
+typedef struct { const char *algorithm; sb_softmax_fn kernel; sb_softmax_fn twin; } sb_kernel_entry;
+typedef struct { const char *name; sb_softmax_fn kernel; int read_bytes, write_bytes; } sb_stream_entry;
 """
 CDEF_TABLE = """
 const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);
+const sb_stream_entry *sb_stream_table__{isa}(size_t *count);
 void sb_exp_nonpos_array__{isa}(size_t n, const float *x, float *y);
 void sb_exp_ext_array__{isa}(size_t n, const float *x, float *m, float *e);
 """
@@ -148,6 +150,8 @@ class BuiltModule:
     lib: object = field(repr=False, default=None)
     ffi: object = field(repr=False, default=None)
     kernels: dict = field(repr=False, default_factory=dict)  # algorithm name -> cffi function pointer
+    twins: dict = field(repr=False, default_factory=dict)  # algorithm name -> its traffic twin
+    streams: dict = field(repr=False, default_factory=dict)  # "read"/"write"/"copy"/"scale" -> (fn, read B, write B)
 
     def build_info(self) -> dict:
         """What a result file records about how this ISA's kernels were built."""
@@ -248,6 +252,12 @@ def load(isa: str) -> BuiltModule:
         ) from None
     module.lib, module.ffi = lib, ffi
     module.kernels = {ffi.string(table[i].algorithm).decode(): table[i].kernel for i in range(count[0])}
+    module.twins = {ffi.string(table[i].algorithm).decode(): table[i].twin for i in range(count[0])}
+    streams = getattr(lib, f"sb_stream_table__{isa}")(count)
+    module.streams = {
+        ffi.string(streams[i].name).decode(): (streams[i].kernel, streams[i].read_bytes, streams[i].write_bytes)
+        for i in range(count[0])
+    }
     _loaded[isa] = module
     return module
 

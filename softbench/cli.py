@@ -25,13 +25,13 @@ app = typer.Typer(
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables.")
 
 
-def _console():
+def _console(stderr: bool = False):
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, stderr=stderr)
     if not console.is_terminal:
         # piped or redirected: no colour (rich's default) and wide enough not to cut names
-        console = Console(highlight=False, width=160)
+        console = Console(highlight=False, width=160, stderr=stderr)
     return console
 
 
@@ -132,6 +132,48 @@ def verify_cmd(
         terminal.print_verify(console, reports, exp, skipped)
     if not all(r.passed for r in reports):
         raise typer.Exit(1)
+
+
+@app.command("run")
+def run_cmd(
+    suite: str = typer.Option("quick", "--suite", "-s", help="Built-in suite name (quick, paper, full) or a path to a suite TOML file."),
+    algorithms: Optional[str] = typer.Option(None, "--algorithms", "-a", help="Comma-separated algorithms (or 'all'); overrides the suite."),
+    isa_names: Optional[str] = typer.Option(None, "--isa", "-i", help="Comma-separated ISAs, or 'best'/'all'; overrides the suite."),
+    sizes: Optional[str] = typer.Option(None, "--sizes", help="Comma-separated sizes in elements: 4096, 4Ki, 64Mi, 1e6, 4xLLC."),
+    repetitions: Optional[int] = typer.Option(None, "--repetitions", "-r", help="Samples per point (>= 5)."),
+    min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample (the loop of calls is calibrated to last at least this)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json); never overwritten."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
+) -> None:
+    """Sweep sizes from L1 to far out of the last-level cache, time every kernel next to its traffic
+    twin (the memory roofline measured in the same run) and STREAM-style bandwidth, and write a
+    self-describing result file as the run goes.
+
+    Example: softbench run --suite paper --isa avx2 --output zen3-paper.json
+    """
+    from pathlib import Path
+
+    from softbench import runner
+    from softbench.reporters import terminal
+
+    plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes,
+                            repetitions=repetitions, min_time=min_time, seed=seed)  # fmt: skip
+    err_console = _console(stderr=True)
+    with terminal.RunProgress(err_console) as progress:
+        terminal.print_plan(err_console, plan)
+        outcome = runner.run(plan, Path(output) if output else None, progress)
+    if json_out:
+        from softbench.results import load
+
+        doc = load(outcome.path)
+        _print_json({"file": str(outcome.path), "complete": doc.complete,
+                     "results": [r.to_dict() for r in doc.results], "bandwidth": doc.bandwidth,
+                     "warnings": doc.warnings, "failures": doc.failures})  # fmt: skip
+    else:
+        terminal.print_run_summary(_console(), outcome, runner.summarize_by_regime(outcome.records))
+    if outcome.failures:
+        raise typer.Exit(3)
 
 
 @app.command("cache")

@@ -7,7 +7,9 @@ Layout (google/benchmark style)::
      "results": [record, ...],          # one per (algorithm, isa, n, threads)
      "warnings": ["text", ...],         # what made the run less reliable
      "complete": true,                  # false while running, or when the run was stopped
-     "failures": [{"kernel": "...", "message": "...", ...}, ...]}
+     "failures": [{"kernel": "...", "message": "...", ...}, ...],
+     "bandwidth": [stream, ...],        # STREAM-style read/write/copy/scale at each n (optional)
+     "in_progress": "two-pass/avx2 n=4096"}   # what was being measured; only while running
 
 Writers write optional fields only when known; readers ignore fields they do not know, so
 adding a field never needs a new schema version. Removing or changing the meaning of a field does.
@@ -187,6 +189,13 @@ class ResultFile:
     complete: bool = False
     failures: list[dict[str, Any]] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
+    # STREAM-style figures measured in the same run: dicts with kernel ("read", "write", "copy",
+    # "scale"), isa, n, threads, bytes_per_element, samples_ns, calls_per_sample, ns_per_element,
+    # gbps. Read leniently (they are the reference, not the subject, of a run).
+    bandwidth: list[dict[str, Any]] = field(default_factory=list)
+    # What the run was measuring when the file was last written; set only for a stopped run (a
+    # crash inside a kernel leaves it naming that kernel).
+    in_progress: str | None = None
 
 
 def _plain(v: Any) -> Any:
@@ -237,6 +246,8 @@ class ResultWriter:
         self.results: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.failures: list[dict[str, Any]] = []
+        self.bandwidth: list[dict[str, Any]] = []
+        self.in_progress: str | None = None
         self.complete = False
         self._closed = False
         try:
@@ -266,9 +277,20 @@ class ResultWriter:
         self.failures.append(_plain({"kernel": kernel, "message": message, **details}))
         self._write()
 
+    def add_bandwidth(self, point: Mapping[str, Any]) -> None:
+        """Append one STREAM-style measurement and rewrite the file."""
+        self.bandwidth.append(_plain(dict(point)))
+        self._write()
+
+    def set_in_progress(self, what: str | None) -> None:
+        """Say (on disk) what is being measured now, so a crash inside a kernel names it."""
+        self.in_progress = what
+        self._write()
+
     def close(self) -> None:
         """Mark the run complete."""
         if not self._closed:
+            self.in_progress = None
             self.complete = True
             self._closed = True
             self._write()
@@ -299,6 +321,8 @@ class ResultWriter:
             "warnings": self.warnings,
             "complete": self.complete,
             "failures": self.failures,
+            **({"bandwidth": self.bandwidth} if self.bandwidth else {}),
+            **({"in_progress": self.in_progress} if self.in_progress else {}),
         }
 
     def _write(self) -> None:
@@ -385,6 +409,8 @@ def _read_v1(p: Path, doc: dict[str, Any]) -> ResultFile:
     warnings = top("warnings", list, "a list of strings", [])
     complete = top("complete", bool, "true or false", False)
     failures = top("failures", list, "a list of objects", [])
+    bandwidth = top("bandwidth", list, "a list of objects", [])
+    in_progress = doc.get("in_progress")
     return ResultFile(
         path=p,
         context=context,
@@ -393,6 +419,8 @@ def _read_v1(p: Path, doc: dict[str, Any]) -> ResultFile:
         complete=complete,
         failures=[f for f in failures if isinstance(f, dict)],
         schema_version=doc["schema_version"],
+        bandwidth=[b for b in bandwidth if isinstance(b, dict)],
+        in_progress=in_progress if isinstance(in_progress, str) else None,
     )
 
 

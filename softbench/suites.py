@@ -44,6 +44,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence, Union
 
+from softbench import kernels as _kernels
 from softbench.errors import InputError
 
 if sys.version_info >= (3, 11):
@@ -51,12 +52,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-# Canonical names. Another module will own these tables; they are kept here, together, so that
-# they are easy to replace with an import.
-ALGORITHMS: tuple[str, ...] = ("three-pass-recompute", "three-pass-reload", "two-pass", "online")
-ISAS: tuple[str, ...] = ("scalar", "sse2", "avx2", "avx512f", "neon")
+# Canonical names, from the one table of kernels (native/kernels.def via softbench.kernels).
+ALGORITHMS: tuple[str, ...] = tuple(_kernels.algorithms())
+ISAS: tuple[str, ...] = tuple(reversed(_kernels.ISAS))  # scalar first, as "all" lists them
 # What "best" picks: the first of these the host supports (x86 and Arm sets never overlap).
-ISA_PREFERENCE: tuple[str, ...] = ("avx512f", "avx2", "neon", "sse2", "scalar")
+ISA_PREFERENCE: tuple[str, ...] = tuple(_kernels.ISAS)
 
 ISA_SPECIAL = ("best", "all")
 MIN_REPETITIONS = 5

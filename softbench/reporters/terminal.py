@@ -104,3 +104,91 @@ def print_verify(console, reports, exp, skipped) -> None:
         console.print(f"skipped {name}: {why}")
     bad = sum(not r.passed for r in reports)
     console.print(f"{len(reports) - bad} kernels passed, {bad} failed")
+
+
+class RunProgress:
+    """The run's progress bar with an ETA (on a TTY); plain lines otherwise."""
+
+    def __init__(self, console):
+        self.console = console
+        self._bar = None
+        self._task = None
+
+    def __enter__(self):
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self.console, transient=True,
+            )  # fmt: skip
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False
+
+    def start(self, total: float) -> None:
+        if self._bar is not None:
+            self._task = self._bar.add_task("measuring", total=total)
+
+    def advance(self, amount: float) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, amount)
+
+    def describe(self, text: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=text)
+        elif self._bar is None:
+            self.console.print(text)
+
+    def message(self, text: str) -> None:
+        self.console.print(text)
+
+
+def print_plan(console, plan) -> None:
+    s = plan.suite
+    console.print(
+        f"suite {s.name}: {len(plan.algorithms)} algorithms x {', '.join(plan.isas)}, {len(plan.sizes)} sizes "
+        f"({plan.sizes[0]:,} .. {plan.sizes[-1]:,} elements), {s.repetitions} samples of >= {s.min_time * 1e3:g} ms each"
+    )
+    for name, why in plan.skipped_isas.items():
+        console.print(f"skipped {name}: {why}")
+
+
+def print_run_summary(console, outcome, rows) -> None:
+    t = _table(console, "softmax per algorithm and regime (medians over the sizes in each regime)")
+    for col in ("isa", "algorithm", "regime", "sizes", "ns/elem", "GB/s eff", "GB/s actual", "roofline eff", "max rel err"):
+        t.add_column(col, justify="left" if col in ("isa", "algorithm", "regime") else "right")
+    for r in rows:
+        lo, hi = r["n_range"]
+        eff = r["roofline_efficiency"]
+        t.add_row(
+            r["isa"], r["algorithm"], r["regime"], f"{lo:,}" if lo == hi else f"{lo:,}..{hi:,}",
+            f"{r['ns_per_element']:.3f}", f"{r['gbps_effective']:.1f}", f"{r['gbps_actual']:.1f}",
+            "-" if eff is None else f"{eff:.0%}", f"{r['max_rel_error']:.1e}",
+        )  # fmt: skip
+    console.print(t)
+    if outcome.bandwidth:
+        bw = _table(console, f"STREAM-style bandwidth, GB/s ({outcome.bandwidth[0]['isa']}; bytes moved without RFO)")
+        kernels = list(dict.fromkeys(b["kernel"] for b in outcome.bandwidth))
+        bw.add_column("regime")
+        for k in kernels:
+            bw.add_column(k, justify="right")
+        by_regime: dict[str, dict[str, list[float]]] = {}
+        for b in outcome.bandwidth:
+            by_regime.setdefault(b["regime"], {}).setdefault(b["kernel"], []).append(b["gbps"])
+        import statistics
+
+        for reg, vals in by_regime.items():
+            bw.add_row(reg, *(f"{statistics.median(vals[k]):.1f}" if k in vals else "-" for k in kernels))
+        console.print(bw)
+    console.print("GB/s eff counts 8 bytes/element (read x, write y); GB/s actual counts the algorithm's traffic model "
+                  "(softbench list); roofline eff = traffic-twin time / kernel time at the same size.")  # fmt: skip
+    for w in outcome.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    for f in outcome.failures:
+        console.print(f"[red]FAILED[/red] {f['kernel']}: {f['message']}")
+    console.print(f"results: {outcome.path}")

@@ -1,0 +1,97 @@
+/* Traffic twins (measurement.md): for each algorithm, a kernel with the same passes, the same
+ * loads and stores (vector width, unroll, store kind) and trivial arithmetic. Its time at a given
+ * n is that algorithm's memory floor on this machine; efficiency = twin time / kernel time.
+ * Also the STREAM-style read, write, copy and scale kernels, for comparison with the literature. */
+
+/* read x, add: the twin of a "sum of exp" pass that stores nothing */
+static float SB_FN(twin_sum)(size_t n, const float *x) {
+    vf acc[SB_UNROLL];
+    for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
+    size_t i = 0;
+    for (; i + SB_VEC <= n; i += SB_VEC)
+        for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_add(acc[u], v_load(x + i + u * SB_W));
+    for (; i + SB_W <= n; i += SB_W) acc[0] = v_add(acc[0], v_load(x + i));
+    if (i < n) acc[0] = v_add(acc[0], v_max(v_load_tail(x + i, n - i), v_set1(0.0f)));
+    for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_add(acc[0], acc[u]);
+    double total = 0.0;
+    SB_FN(flush_sum)(&total, acc[0]);
+    return (float)total;
+}
+
+/* read x, write y = x, add: the twin of the reloading variant's "store exp and sum" pass */
+static float SB_FN(twin_copy_sum)(size_t n, const float *x, float *y) {
+    vf acc[SB_UNROLL];
+    for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
+    size_t i = 0;
+    for (; i + SB_VEC <= n; i += SB_VEC)
+        for (int u = 0; u < SB_UNROLL; u++) {
+            vf v = v_load(x + i + u * SB_W);
+            v_store(y + i + u * SB_W, v);
+            acc[u] = v_add(acc[u], v);
+        }
+    for (; i + SB_W <= n; i += SB_W) {
+        vf v = v_load(x + i);
+        v_store(y + i, v);
+        acc[0] = v_add(acc[0], v);
+    }
+    if (i < n) {
+        vf v = v_load_tail(x + i, n - i);
+        v_store_tail(y + i, v, n - i);
+        acc[0] = v_add(acc[0], v_max(v, v_set1(0.0f)));
+    }
+    for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_add(acc[0], acc[u]);
+    double total = 0.0;
+    SB_FN(flush_sum)(&total, acc[0]);
+    return (float)total;
+}
+
+/* read x, write y = c * x: the twin of an "exp and scale" pass */
+static void SB_FN(twin_scale)(size_t n, const float *x, float *y, float c) {
+    const vf vc = v_set1(c);
+    size_t i = 0;
+    for (; i + SB_VEC <= n; i += SB_VEC)
+        for (int u = 0; u < SB_UNROLL; u++) v_store(y + i + u * SB_W, v_mul(v_load(x + i + u * SB_W), vc));
+    for (; i + SB_W <= n; i += SB_W) v_store(y + i, v_mul(v_load(x + i), vc));
+    if (i < n) v_store_tail(y + i, v_mul(v_load_tail(x + i, n - i), vc), n - i);
+}
+
+/* The max pass and the in-place scale pass are trivial arithmetic already: twins use them as is. */
+
+static void SB_FN(three_pass_recompute_twin)(size_t n, const float *x, float *y) {
+    if (n == 0) return;
+    float max = SB_FN(pass_max)(n, x);
+    float sum = SB_FN(twin_sum)(n, x);
+    SB_FN(twin_scale)(n, x, y, 1.0f / (sum + max + 1.0f));
+}
+
+static void SB_FN(three_pass_reload_twin)(size_t n, const float *x, float *y) {
+    if (n == 0) return;
+    float max = SB_FN(pass_max)(n, x);
+    float sum = SB_FN(twin_copy_sum)(n, x, y);
+    SB_FN(pass_scale)(n, y, 1.0f / (sum + max + 1.0f));
+}
+
+static void SB_FN(two_pass_twin)(size_t n, const float *x, float *y) {
+    if (n == 0) return;
+    float sum = SB_FN(twin_sum)(n, x);
+    SB_FN(twin_scale)(n, x, y, 1.0f / (sum + 1.0f));
+}
+
+/* Online has two-pass's traffic: read x twice, write y once. */
+static void SB_FN(online_twin)(size_t n, const float *x, float *y) { SB_FN(two_pass_twin)(n, x, y); }
+
+/* STREAM-style kernels, same signature as the softmax kernels. */
+static void SB_FN(stream_read)(size_t n, const float *x, float *y) { y[0] = SB_FN(twin_sum)(n, x); }
+
+static void SB_FN(stream_write)(size_t n, const float *x, float *y) {
+    const vf v = v_set1(x[0]);
+    size_t i = 0;
+    for (; i + SB_VEC <= n; i += SB_VEC)
+        for (int u = 0; u < SB_UNROLL; u++) v_store(y + i + u * SB_W, v);
+    for (; i + SB_W <= n; i += SB_W) v_store(y + i, v);
+    if (i < n) v_store_tail(y + i, v, n - i);
+}
+
+static void SB_FN(stream_copy)(size_t n, const float *x, float *y) { SB_FN(twin_scale)(n, x, y, 1.0f); }
+
+static void SB_FN(stream_scale)(size_t n, const float *x, float *y) { SB_FN(twin_scale)(n, x, y, 3.0f); }

@@ -1,0 +1,273 @@
+"""The sweep: calibrated, interleaved, verified timings of every kernel and its traffic twin at
+every size, beside STREAM-style bandwidth figures measured in the same run.
+
+Timing rules (design/measurement.md): time inside C around a loop of calls, calibrated so one
+sample lasts >= min_time; warm-up samples discarded; kernels, twins and STREAM kernels
+interleaved in a shuffled order per repetition so drift hits them alike; memory touched before
+timing; the thread pinned to one CPU; FTZ/DAZ set during timing. Every kernel is verified before
+the run and its output checked after timing at every size: a wrong kernel gets no figure.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from softbench import stats
+from softbench.errors import KernelFailure
+
+EFFECTIVE_BYTES = 8  # per element: one read of x, one write of y (XNNPACK's convention)
+# A sample spread (IQR / median) above this is reported as unreliable.
+SPREAD_WARNING = 0.10
+
+
+# --- regimes -----------------------------------------------------------------------------------
+
+
+def cache_levels(caches: list[dict[str, Any]] | str) -> list[tuple[str, int]]:
+    """[("L1", bytes), ("L2", bytes), ...] of the data/unified caches, smallest first."""
+    if not isinstance(caches, list):
+        return []
+    out: dict[int, int] = {}
+    for c in caches:
+        if c.get("type") in ("Data", "Unified") and isinstance(c.get("size_bytes"), int) and isinstance(c.get("level"), int):
+            out[c["level"]] = max(out.get(c["level"], 0), c["size_bytes"])
+    return [(f"L{lvl}", size) for lvl, size in sorted(out.items())]
+
+
+def regime(n: int, levels: list[tuple[str, int]]) -> str:
+    """The regime of a point by its working set (input + output bytes). DRAM only when the input
+    alone is >= 4x the last-level cache (the STREAM rule); between the LLC and that: "transition"."""
+    if not levels:
+        return "unknown"
+    working_set, input_bytes = 8 * n, 4 * n
+    llc = levels[-1][1]
+    if input_bytes >= 4 * llc:
+        return "DRAM"
+    for name, size in levels:
+        if working_set <= size:
+            return name
+    return "transition"
+
+
+# --- timing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Timer:
+    """The C timing loop of the harness module, bound to one pair of buffers."""
+
+    harness: Any  # build.BuiltModule of the harness ISA
+    ftz_daz: bool = True
+
+    def time(self, fn, n: int, x: np.ndarray, y: np.ndarray, calls: int) -> float:
+        ffi = self.harness.ffi
+        return float(
+            self.harness.lib.sb_time_calls(
+                fn, n, ffi.cast("const float *", x.ctypes.data), ffi.cast("float *", y.ctypes.data), calls, int(self.ftz_daz)
+            )
+        )
+
+    def calibrate(self, fn, n: int, x: np.ndarray, y: np.ndarray, min_time: float) -> int:
+        """Calls per sample so that one sample lasts at least min_time (one call for huge n)."""
+        target = min_time * 1e9
+        calls = 1
+        for _ in range(40):
+            t = self.time(fn, n, x, y, calls)
+            if t >= target:
+                return calls
+            # aim 20% past the target from the measured rate; at least double
+            calls = max(2 * calls, math.ceil(calls * target * 1.2 / max(t, 1.0)))
+        return calls
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    """One thing timed at a size: a kernel, its twin, or a STREAM kernel."""
+
+    kind: str  # "kernel", "twin", "stream"
+    name: str  # algorithm or stream kernel name
+    isa: str
+    fn: Any
+    calls: int = 1
+    samples: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.isa}" + (" (twin)" if self.kind == "twin" else "")
+
+
+@dataclass
+class PointResult:
+    records: list[dict[str, Any]]
+    bandwidth: list[dict[str, Any]]
+    failures: list[tuple[str, str]]  # (kernel label, message)
+    spreads: list[tuple[str, float]]  # (label, IQR/median) of every kernel point
+
+
+def reference_check(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, exact_upto: int = 1 << 20) -> tuple[float, str]:
+    """Max relative error of y against a float64 softmax of x: over every element for n <=
+    exact_upto, else over 10,000 random elements plus the sum of y. Returns (error, problem)."""
+    from softbench.verify import FLT_MIN, REL_TOLERANCE
+
+    n = x.size
+    xd_max = float(np.max(x))
+    # float64 normaliser in blocks: no n-sized float64 temporary for huge n
+    total = 0.0
+    for s in range(0, n, 1 << 22):
+        total += float(np.exp(x[s : s + (1 << 22)].astype(np.float64) - xd_max).sum())
+    idx = np.arange(n) if n <= exact_upto else rng.integers(0, n, 10_000)
+    ref = np.exp(x[idx].astype(np.float64) - xd_max) / total
+    got = y[idx].astype(np.float64)
+    if not np.all(np.isfinite(got)):
+        return math.inf, "non-finite outputs"
+    big = ref >= FLT_MIN
+    err = float(np.max(np.abs(got[big] - ref[big]) / ref[big])) if big.any() else 0.0
+    ysum = float(y.sum(dtype=np.float64))
+    if abs(ysum - 1.0) > 1e-4:
+        return max(err, abs(ysum - 1.0)), f"outputs sum to {ysum:.6g}, not 1"
+    if err > REL_TOLERANCE:
+        return err, f"max relative error {err:.3g} > {REL_TOLERANCE:g}"
+    return err, ""
+
+
+def measure_point(
+    n: int,
+    kernels: list[tuple[str, str, Any, Any]],  # (algorithm, isa, kernel fn, twin fn)
+    streams: list[tuple[str, str, Any, int, int]],  # (name, isa, fn, read B, write B)
+    timer: Timer,
+    *,
+    repetitions: int,
+    warmup: int,
+    min_time: float,
+    rng: np.random.Generator,
+    levels: list[tuple[str, int]],
+    cpu: int | None,
+    on_sample: Callable[[], None] = lambda: None,
+    on_start: Callable[[str], None] = lambda label: None,
+) -> PointResult:
+    """Measure every kernel, twin and STREAM kernel at one size, interleaved."""
+    from softbench.kernels import algorithms
+
+    x = rng.standard_normal(n, dtype=np.float32) * np.float32(4.0)
+    # separate output buffers: kernels, twins and streams each write their own, and all are
+    # touched now so that first-touch page faults are not timed
+    y = np.zeros(n, np.float32)
+    y_twin = np.zeros(n, np.float32)
+    items = [Item("kernel", a, i, fn) for a, i, fn, _ in kernels]
+    items += [Item("twin", a, i, tw) for a, i, _, tw in kernels]
+    items += [Item("stream", s, i, fn) for s, i, fn, _, _ in streams]
+
+    def out_for(item: Item) -> np.ndarray:
+        return y if item.kind == "kernel" else y_twin
+
+    for item in items:
+        on_start(f"{item.label} n={n}")
+        item.calls = timer.calibrate(item.fn, n, x, out_for(item), min_time)
+    order = list(range(len(items)))
+    for rep in range(warmup + repetitions):
+        rng.shuffle(order)
+        for k in order:
+            item = items[k]
+            t = timer.time(item.fn, n, x, out_for(item), item.calls)
+            if rep >= warmup:
+                item.samples.append(t)
+            on_sample()
+
+    result = PointResult([], [], [], [])
+    regime_name = regime(n, levels)
+    twin_of = {it.name + "/" + it.isa: it for it in items if it.kind == "twin"}
+    table = algorithms()
+    for item in items:
+        if item.kind != "kernel":
+            continue
+        # the kernel's output, recomputed now and checked: a wrong kernel gets no figure
+        timer.time(item.fn, n, x, y, 1)
+        err, problem = reference_check(x, y, rng)
+        if problem:
+            result.failures.append((item.label, f"wrong output at n={n}: {problem}"))
+            continue
+        per_elem = np.asarray(item.samples) / (item.calls * n)
+        summary = stats.summarize(per_elem)
+        twin = twin_of[item.name + "/" + item.isa]
+        twin_per_elem = np.asarray(twin.samples) / (twin.calls * n)
+        twin_median = float(np.median(twin_per_elem))
+        alg = table[item.name]
+        med = summary["median"]
+        result.spreads.append((f"{item.label} n={n}", summary["rel_spread"]))
+        result.records.append({
+            "algorithm": item.name,
+            "isa": item.isa,
+            "n": n,
+            "threads": 1,
+            "regime": regime_name,
+            "bytes_per_element": alg.traffic(),
+            "samples_ns": item.samples,
+            "calls_per_sample": item.calls,
+            "ns_per_element": med,
+            "min_ns_per_element": summary["min"],
+            "gbps_effective": EFFECTIVE_BYTES / med,  # bytes per ns == GB/s
+            "gbps_actual": alg.bytes_total / med,
+            "roofline_efficiency": twin_median / med,
+            "max_rel_error": err,
+            "twin_ns_per_element": twin_median,
+            "twin_samples_ns": twin.samples,
+            "twin_calls_per_sample": twin.calls,
+            **({"cpu": cpu} if cpu is not None else {}),
+        })
+    for item, (_, _, _, rb, wb) in zip([it for it in items if it.kind == "stream"], streams):
+        per_elem = np.asarray(item.samples) / (item.calls * n)
+        med = float(np.median(per_elem))
+        result.bandwidth.append({
+            "kernel": item.name,
+            "isa": item.isa,
+            "n": n,
+            "threads": 1,
+            "regime": regime_name,
+            "bytes_per_element": {"read": rb, "write": wb, "total": rb + wb, "with_rfo": rb + 2 * wb},
+            "samples_ns": item.samples,
+            "calls_per_sample": item.calls,
+            "ns_per_element": med,
+            "gbps": (rb + wb) / med,
+        })
+    return result
+
+
+# --- machine state -----------------------------------------------------------------------------
+
+
+def pin_to_one_cpu() -> int | None:
+    """Pin this thread to one CPU of its affinity set (the last: CPU 0 takes most interrupts)."""
+    try:
+        allowed = sorted(os.sched_getaffinity(0))
+        cpu = allowed[-1]
+        os.sched_setaffinity(0, {cpu})
+        return cpu
+    except (AttributeError, OSError):
+        return None
+
+
+def reliability_warnings(context: dict[str, Any], load_before: float | None) -> list[str]:
+    """Warnings about the machine, with numbers and a hint (measurement.md)."""
+    out = []
+    power = context.get("power", {})
+    gov = power.get("governor", "unknown")
+    if gov == "unknown":
+        out.append("CPU frequency governor unknown (no cpufreq in this OS/VM): frequency scaling cannot be ruled out; compare runs from the same machine only")
+    elif gov != "performance":
+        out.append(f"CPU frequency governor is '{gov}', not 'performance': clocks vary with load; hint: cpupower frequency-set -g performance")
+    if power.get("boost") is True:
+        out.append("turbo/boost is on: clocks depend on temperature and other cores' load; disable it for stable figures")
+    if context.get("virtualization", {}).get("virtualized") is True:
+        out.append("running in a virtual machine: other guests share the memory bandwidth and caches; expect noise")
+    cpus = len(context.get("cores", {}).get("affinity") or []) or os.cpu_count() or 1
+    if load_before is not None and load_before > 0.5:
+        out.append(f"load average {load_before:.2f} on {cpus} CPU(s) before the run: other work competes for the CPU and memory; close it or run again")
+    return out

@@ -1,0 +1,207 @@
+"""`softbench run`: turn a suite into a plan, verify the kernels, sweep, and write the result file
+as the run goes (every finished point is on disk; a stopped run leaves a valid file)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from softbench.errors import SoftbenchError
+
+
+class Interrupted(SoftbenchError):
+    exit_code = 130
+
+
+@dataclass
+class Plan:
+    suite: Any  # suites.Suite, overrides applied
+    sizes: list[int]
+    isas: list[str]
+    skipped_isas: dict[str, str]
+    algorithms: list[str]
+    stream_isa: str
+
+    def total_work(self) -> float:
+        """Relative cost of the whole run, for an ETA that is not fooled by the large sizes."""
+        return sum(self.point_work(n) for n in self.sizes)
+
+    def point_work(self, n: int) -> float:
+        items = 2 * len(self.isas) * len(self.algorithms) + 4
+        per_sample = max(self.suite.min_time, n * 2e-9)
+        return items * (self.suite.repetitions + self.suite.warmup + 2) * per_sample
+
+
+def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None) -> Plan:
+    """The suite (built-in name or path) with command-line overrides, resolved for this host."""
+    import psutil
+
+    from softbench import isa as isa_mod
+    from softbench import machine, suites
+
+    suite = suites.load_suite(suite_ref)
+    suite = suites.apply_overrides(suite, algorithms=algorithms, isas=isas, sizes=sizes,
+                                   repetitions=repetitions, min_time=min_time, seed=seed)  # fmt: skip
+    status = isa_mod.host_status()
+    runnable = [n for n, s in status.items() if s.runs]
+    selection = suites.resolve_isas(suite, runnable, strict=isas is not None)
+    llc = machine.last_level_cache_bytes(machine.collect_caches())
+    available = psutil.virtual_memory().available
+    ns = suites.resolve_sizes(suite, llc, available, cap=sizes is None)
+    return Plan(
+        suite=suite,
+        sizes=ns,
+        isas=list(selection.isas),
+        skipped_isas={i: status[i].reason if i in status else "unknown ISA" for i in selection.skipped},
+        algorithms=list(suite.algorithms),
+        stream_isa=isa_mod.best(),
+    )
+
+
+@dataclass
+class RunOutcome:
+    path: Path
+    records: list[dict[str, Any]] = field(default_factory=list)
+    bandwidth: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+class Progress:
+    """Callbacks the CLI implements (a rich progress bar); the defaults do nothing."""
+
+    def start(self, total: float) -> None: ...
+    def advance(self, amount: float) -> None: ...
+    def describe(self, text: str) -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> RunOutcome:
+    from softbench import build
+    from softbench.context import collect_full_context
+    from softbench.measure import Timer, cache_levels, pin_to_one_cpu
+    from softbench.results import default_result_path
+
+    progress = progress or Progress()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    context = collect_full_context(plan.isas, suite=plan.suite.to_dict())
+    context["hostname"] = context.get("os", {}).get("hostname", "unknown")
+    cpu = pin_to_one_cpu()
+    context["threads"] = 1
+    context["pinned_cpu"] = cpu if cpu is not None else "unknown"
+    context["ftz_daz_set"] = bool(context.get("ftz_daz"))
+    context["sizes"] = plan.sizes
+    path = Path(output) if output else default_result_path(Path.cwd(), context)
+    outcome = RunOutcome(path=path, context=context)
+
+    harness = build.load(build.HARNESS_ISA)
+    timer = Timer(harness, ftz_daz=bool(context["ftz_daz"]))
+    levels = cache_levels(context.get("caches", []))
+    rng = np.random.default_rng(plan.suite.seed)
+
+    try:
+        _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted: {len(outcome.records)} points saved in {path} (marked incomplete); run again to finish"
+        ) from None
+    return outcome
+
+
+def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress) -> None:
+    from softbench import build, verify
+    from softbench.measure import measure_point, reliability_warnings
+    from softbench.results import ResultWriter
+
+    # never overwrite: a file already there may hold measurements
+    with ResultWriter(path, context, overwrite=False) as writer:
+        for text in reliability_warnings(context, load_before):
+            writer.warn(text)
+        for name, why in plan.skipped_isas.items():
+            writer.warn(f"ISA {name} skipped: {why}")
+        if cpu is None:
+            writer.warn("could not pin the measuring thread to one CPU (no sched_setaffinity): the OS may migrate it mid-sample")
+
+        # Kernels must be correct before they are fast: the correctness matrix first.
+        kernels = []
+        for isa_name in plan.isas:
+            module = build.load(isa_name)
+            for alg in plan.algorithms:
+                progress.describe(f"verifying {alg}/{isa_name}")
+                report = verify.verify_kernel(alg, isa_name, large=False, seed=plan.suite.seed)
+                if not report.passed:
+                    first = report.failures[0]
+                    writer.fail(f"{alg}/{isa_name}", f"failed verification: {first.case}: {first.detail}",
+                                failed_cases=len(report.failures))  # fmt: skip
+                    progress.message(f"{alg}/{isa_name} failed verification ({first.case}: {first.detail}); not timed")
+                    continue
+                kernels.append((alg, isa_name, module.kernels[alg], module.twins[alg]))
+        smod = build.load(plan.stream_isa)
+        streams = [(name, plan.stream_isa, fn, rb, wb) for name, (fn, rb, wb) in smod.streams.items()]
+
+        progress.start(plan.total_work())
+        for n in plan.sizes:
+            work = plan.point_work(n)
+            samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(kernels) + len(streams))
+            step = work / max(samples_total, 1)
+            progress.describe(f"n={n:,}")
+            point = measure_point(
+                n, kernels, streams, timer,
+                repetitions=plan.suite.repetitions, warmup=plan.suite.warmup, min_time=plan.suite.min_time,
+                rng=rng, levels=levels, cpu=cpu,
+                on_sample=lambda: progress.advance(step),
+                on_start=lambda label: writer.set_in_progress(label),
+            )  # fmt: skip
+            for rec in point.records:
+                writer.add(rec)
+                outcome.records.append(rec)
+            for bw in point.bandwidth:
+                writer.add_bandwidth(bw)
+                outcome.bandwidth.append(bw)
+            for label, message in point.failures:
+                writer.fail(label, message, n=n)
+                progress.message(f"{label}: {message}; no figure recorded, dropped from the rest of the run")
+                alg, isa_name = label.split("/")
+                kernels = [k for k in kernels if (k[0], k[1]) != (alg, isa_name)]
+            writer.set_in_progress(None)
+        noisy = [(label, s) for label, s in _spreads(outcome.records) if s > 0.10]
+        if noisy:
+            worst = max(noisy, key=lambda t: t[1])
+            writer.warn(f"{len(noisy)} of {len(outcome.records)} points have a spread (IQR) above 10% of the median "
+                        f"(worst: {worst[0]}, {worst[1]:.0%}); close other programs, or raise --repetitions/--min-time")  # fmt: skip
+        outcome.warnings = list(writer.warnings)
+        outcome.failures = list(writer.failures)
+
+
+def _spreads(records):
+    from softbench import stats
+
+    for r in records:
+        per = np.asarray(r["samples_ns"]) / (r["calls_per_sample"] * r["n"])
+        yield f"{r['algorithm']}/{r['isa']} n={r['n']}", stats.summarize(per)["rel_spread"]
+
+
+def summarize_by_regime(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (algorithm, isa, regime): medians over the sizes in that regime, for the summary table."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["algorithm"], r["isa"], r["regime"]), []).append(r)
+    order = {"L1": 0, "L2": 1, "L3": 2, "transition": 3, "DRAM": 4, "unknown": 5}
+    rows = []
+    for (alg, isa_name, reg), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], order.get(kv[0][2], 9))):
+        eff = [r["roofline_efficiency"] for r in rs if r.get("roofline_efficiency") is not None]
+        rows.append({
+            "algorithm": alg, "isa": isa_name, "regime": reg, "points": len(rs),
+            "n_range": (min(r["n"] for r in rs), max(r["n"] for r in rs)),
+            "ns_per_element": float(np.median([r["ns_per_element"] for r in rs])),
+            "gbps_effective": float(np.median([r["gbps_effective"] for r in rs])),
+            "gbps_actual": float(np.median([r["gbps_actual"] for r in rs])),
+            "roofline_efficiency": float(np.median(eff)) if eff else None,
+            "max_rel_error": max(r["max_rel_error"] for r in rs),
+        })  # fmt: skip
+    return rows
