@@ -26,7 +26,8 @@ else
     trap 'rm -rf "$build"' EXIT
 fi
 
-common=(-O2 -std=c11 -ffp-contract=off -fno-math-errno -Wall -Wextra)
+# The flags softbench compiles the kernels with (softbench/kernels.py COMMON_FLAGS), plus warnings.
+common=(-O3 -std=c11 -ffp-contract=off -fno-math-errno -Wall -Wextra)
 flags_scalar=(-fno-tree-vectorize)
 flags_sse2=(-msse2)
 flags_avx2=(-mavx2 -mfma)

@@ -37,11 +37,9 @@
 #include <sys/auxv.h>
 #endif
 
-typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
-typedef struct {
-    const char *algorithm;
-    sb_softmax_fn kernel;
-} sb_kernel_entry;
+/* The kernel ABI (sb_softmax_fn, sb_kernel_entry) from the kernels' own header, so the driver
+ * cannot drift from the tables it reads. */
+#include <sb_common.h>
 
 #define SB_DECLARE_ISA(isa) const sb_kernel_entry *sb_kernel_table__##isa(size_t *count);
 SB_DECLARE_ISA(scalar)
