@@ -133,6 +133,7 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
             module = build.load(isa_name)
             for alg in plan.algorithms:
                 progress.describe(f"verifying {alg}/{isa_name}")
+                writer.set_in_progress(f"verifying {alg}/{isa_name}")
                 report = verify.verify_kernel(alg, isa_name, large=False, seed=plan.suite.seed)
                 if not report.passed:
                     first = report.failures[0]
@@ -141,6 +142,7 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
                     progress.message(f"{alg}/{isa_name} failed verification ({first.case}: {first.detail}); not timed")
                     continue
                 kernels.append((alg, isa_name, module.kernels[alg], module.twins[alg]))
+        writer.set_in_progress(None)
         smod = build.load(plan.stream_isa)
         streams = [(name, plan.stream_isa, fn, rb, wb) for name, (fn, rb, wb) in smod.streams.items()]
 
