@@ -1,0 +1,32 @@
+/* Instantiates, for the ISA whose isa/<isa>.h was included just before, every algorithm of
+ * kernels.def with its traffic twin, the STREAM kernels, and the tables the Python side reads:
+ * sb_kernel_table__<isa> and sb_stream_table__<isa>. */
+#include "algorithms/common_passes.h"
+#include "algorithms/three_pass_recompute.h"
+#include "algorithms/three_pass_reload.h"
+#include "algorithms/two_pass.h"
+#include "algorithms/online.h"
+#include "algorithms/twins.h"
+
+static const sb_kernel_entry sb_kernels[] = {
+#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, exps, max_abs_x) {name, SB_FN(ident), SB_FN(ident##_twin)},
+#include "kernels.def"
+#undef SB_ALGORITHM
+};
+
+static const sb_stream_entry sb_streams[] = {
+    {"read", SB_FN(stream_read), 4, 0},
+    {"write", SB_FN(stream_write), 0, 4},
+    {"copy", SB_FN(stream_copy), 4, 4},
+    {"scale", SB_FN(stream_scale), 4, 4},
+};
+
+const sb_kernel_entry *SB_FN(kernel_table)(size_t *count) {
+    *count = sizeof sb_kernels / sizeof sb_kernels[0];
+    return sb_kernels;
+}
+
+const sb_stream_entry *SB_FN(stream_table)(size_t *count) {
+    *count = sizeof sb_streams / sizeof sb_streams[0];
+    return sb_streams;
+}
