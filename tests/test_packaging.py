@@ -1,0 +1,31 @@
+"""The wheel must carry every Python package and every C source: a fresh `pip install .` is what
+users run, and a missing file there only shows up on their machine."""
+
+import fnmatch
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+
+def test_every_python_package_is_listed():
+    on_disk = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "softbench").rglob("__init__.py")
+    }
+    assert on_disk <= set(CONF["packages"]), on_disk - set(CONF["packages"])
+
+
+def test_every_native_source_and_suite_is_package_data():
+    for package, folder in (("softbench.native", "native"), ("softbench._suites", "suites")):
+        assert CONF["package-dir"][package] == folder
+        patterns = CONF["package-data"][package]
+        for f in (ROOT / folder).rglob("*"):
+            if f.is_file() and f.suffix in (".c", ".h", ".def", ".toml"):
+                rel = f.relative_to(ROOT / folder).as_posix()
+                assert any(fnmatch.fnmatch(rel, p) and rel.count("/") == p.count("/") for p in patterns), rel
