@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -48,10 +48,13 @@ __all__ = [
     "machine_name",
     "same_machine",
     "all_same_machine",
+    "machine_groups",
     "cache_sizes",
     "regime_bounds",
     "per_element_samples",
     "sort_key",
+    "order_key",
+    "geomean_or_none",
     "PointComparison",
     "AlgorithmGeomean",
     "PairComparison",
@@ -68,6 +71,7 @@ __all__ = [
     "compare_cross_machine",
     "regressions",
     "untestable_above",
+    "shown_isas",
     "regime_summary",
     "speedup_points",
     "crossovers",
@@ -144,6 +148,19 @@ def all_same_machine(files: Sequence[ResultFile]) -> bool:
     return len(files) >= 1 and all(same_machine(files[0].context, f.context) for f in files[1:])
 
 
+def machine_groups(files: Sequence[ResultFile]) -> list[list[int]]:
+    """Indices of `files` grouped by the same-machine rule, in order of first appearance."""
+    groups: list[list[int]] = []
+    for i, f in enumerate(files):
+        for g in groups:
+            if same_machine(files[g[0]].context, f.context):
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
 def file_labels(files: Sequence[ResultFile]) -> list[str]:
     """A short unique label per file (its name without .json; parent folder added on clashes)."""
     stems = [f.path.stem for f in files]
@@ -195,12 +212,12 @@ def file_notes(rf: ResultFile, label: str | None = None) -> list[str]:
 # Small helpers
 
 
-def _order(value: str, order: Sequence[str]) -> tuple[int, str]:
+def order_key(value: str, order: Sequence[str]) -> tuple[int, str]:
     return (order.index(value), "") if value in order else (len(order), value)
 
 
 def sort_key(algorithm: str, isa: str = "", n: int = 0, threads: int = 1, variant: str | None = None):
-    return (_order(algorithm, ALGORITHM_ORDER), _order(isa, ISA_ORDER), n, threads, variant or "")
+    return (order_key(algorithm, ALGORITHM_ORDER), order_key(isa, ISA_ORDER), n, threads, variant or "")
 
 
 def _key(r: Record) -> tuple[str, str, int, int, str | None]:
@@ -264,7 +281,7 @@ def _median(values: Iterable[float]) -> float | None:
     return float(np.median(v)) if v else None
 
 
-def _geomean(values: Iterable[float]) -> float | None:
+def geomean_or_none(values: Iterable[float]) -> float | None:
     v = [x for x in values if x is not None and math.isfinite(x) and x > 0]
     return stats.geometric_mean(v) if v else None
 
@@ -381,9 +398,9 @@ def _compare_pair(base: ResultFile, cand: ResultFile, labels: tuple[str, str], a
             "are marked 'untested'; re-run with 'softbench run --repetitions 9' to test differences"
         )
     geomeans = []
-    for alg in sorted({p.algorithm for p in points}, key=lambda a: _order(a, ALGORITHM_ORDER)):
+    for alg in sorted({p.algorithm for p in points}, key=lambda a: order_key(a, ALGORITHM_ORDER)):
         ps = [p for p in points if p.algorithm == alg]
-        g = _geomean(p.ratio for p in ps)
+        g = geomean_or_none(p.ratio for p in ps)
         geomeans.append(AlgorithmGeomean(
             algorithm=alg, geomean_ratio=g if g is not None else math.nan,
             change_pct=((g - 1.0) * 100.0) if g is not None else math.nan, points=len(ps),
@@ -400,7 +417,7 @@ def _compare_pair(base: ResultFile, cand: ResultFile, labels: tuple[str, str], a
         notes.append(f"{labels[1]} and {labels[0]} have no point (algorithm, isa, n) in common")
     return PairComparison(
         baseline=labels[0], candidate=labels[1], points=points, geomeans=geomeans,
-        overall_geomean_ratio=_geomean(p.ratio for p in points),
+        overall_geomean_ratio=geomean_or_none(p.ratio for p in points),
         only_in_baseline=only_a, only_in_candidate=only_b,
     )  # fmt: skip
 
@@ -486,7 +503,7 @@ def regime_summary(rf: ResultFile) -> list[tuple[str, str, str, RegimeCell]]:
         name = r.algorithm + (f"[{r.variant}]" if r.variant else "") + (f" x{r.threads}" if r.threads != 1 else "")
         key = (name, r.isa, r.regime)
         groups.setdefault(key, []).append(r)
-    keys = sorted(groups, key=lambda k: (_order(k[0], ALGORITHM_ORDER), _order(k[1], ISA_ORDER), _order(k[2], REGIME_ORDER)))
+    keys = sorted(groups, key=lambda k: (order_key(k[0], ALGORITHM_ORDER), order_key(k[1], ISA_ORDER), order_key(k[2], REGIME_ORDER)))
     return [(a, i, g, _cell(groups[(a, i, g)])) for a, i, g in keys]
 
 
@@ -511,7 +528,7 @@ def speedup_points(rf: ResultFile) -> list[SpeedupPoint]:
             b = idx.get((base, isa, n, 1, None))
             if b is not None and r.ns_per_element > 0:
                 out.append(SpeedupPoint(alg, base, isa, n, r.regime, b.ns_per_element / r.ns_per_element))
-    out.sort(key=lambda s: (_order(s.algorithm, ALGORITHM_ORDER), _order(s.baseline, ALGORITHM_ORDER), _order(s.isa, ISA_ORDER), s.n))
+    out.sort(key=lambda s: (order_key(s.algorithm, ALGORITHM_ORDER), order_key(s.baseline, ALGORITHM_ORDER), order_key(s.isa, ISA_ORDER), s.n))
     return out
 
 
@@ -606,13 +623,14 @@ def _best_isa(rf: ResultFile) -> str | None:
     return min(isas) if isas else None
 
 
-def _isas_for(rf: ResultFile, isa: str) -> list[str]:
+def shown_isas(rf: ResultFile, isa: str) -> list[str]:
+    """The ISAs of `rf` that an `isa` choice ("best", "all" or a name) shows."""
     present = {r.isa for r in rf.results}
     if isa == "best":
         b = _best_isa(rf)
         return [b] if b else []
     if isa == "all":
-        return sorted(present, key=lambda i: _order(i, ISA_ORDER))
+        return sorted(present, key=lambda i: order_key(i, ISA_ORDER))
     return [isa] if isa in present else []
 
 
@@ -630,11 +648,14 @@ def compare_cross_machine(files: Sequence[ResultFile], isa: str = "best") -> Cro
     for i, a in enumerate(files):
         for j in range(i + 1, len(files)):
             if same_machine(a.context, files[j].context):
-                notes.append(f"{labels[i]} and {labels[j]} are from the same machine; 'compare --mode same' tests their differences")
-    shown = {label: _isas_for(f, isa) for f, label in zip(files, labels)}
+                notes.append(
+                    f"{labels[i]} and {labels[j]} are from the same machine: a same-machine comparison "
+                    f"('softbench compare {a.path.name} {files[j].path.name}') tests their differences"
+                )
+    shown = {label: shown_isas(f, isa) for f, label in zip(files, labels)}
     for f, label in zip(files, labels):
         if f.results and not shown[label]:
-            have = ", ".join(sorted({r.isa for r in f.results}, key=lambda i: _order(i, ISA_ORDER)))
+            have = ", ".join(sorted({r.isa for r in f.results}, key=lambda i: order_key(i, ISA_ORDER)))
             notes.append(f"{label}: has no {isa} results (it has {have}); its cells are empty")
     if isa == "best" and len({tuple(v) for v in shown.values() if v}) > 1:
         notes.append(
@@ -653,7 +674,7 @@ def compare_cross_machine(files: Sequence[ResultFile], isa: str = "best") -> Cro
             if i in shown[label]:
                 rows_keys.add((alg, regime, i if row_isa else None))
     rows = []
-    for alg, regime, i in sorted(rows_keys, key=lambda k: (_order(k[0], ALGORITHM_ORDER), _order(k[2] or "", ISA_ORDER), _order(k[1], REGIME_ORDER))):
+    for alg, regime, i in sorted(rows_keys, key=lambda k: (order_key(k[0], ALGORITHM_ORDER), order_key(k[2] or "", ISA_ORDER), order_key(k[1], REGIME_ORDER))):
         cells: dict[str, RegimeCell | None] = {}
         for label in labels:
             cell = None
@@ -671,11 +692,11 @@ def compare_cross_machine(files: Sequence[ResultFile], isa: str = "best") -> Cro
                 key = (s.algorithm, s.baseline, s.regime, s.isa if row_isa else None)
                 sp_groups.setdefault(key, {}).setdefault(label, []).append(s)
     speedups = []
-    for key in sorted(sp_groups, key=lambda k: (_order(k[0], ALGORITHM_ORDER), _order(k[1], ALGORITHM_ORDER), _order(k[3] or "", ISA_ORDER), _order(k[2], REGIME_ORDER))):
+    for key in sorted(sp_groups, key=lambda k: (order_key(k[0], ALGORITHM_ORDER), order_key(k[1], ALGORITHM_ORDER), order_key(k[3] or "", ISA_ORDER), order_key(k[2], REGIME_ORDER))):
         cells_s: dict[str, SpeedupCell | None] = {}
         for label in labels:
             pts = sp_groups[key].get(label)
-            cells_s[label] = SpeedupCell(pts[0].isa, _geomean(p.speedup for p in pts), len(pts)) if pts else None
+            cells_s[label] = SpeedupCell(pts[0].isa, geomean_or_none(p.speedup for p in pts), len(pts)) if pts else None
         speedups.append(SpeedupRow(key[0], key[1], key[2], key[3], cells_s))
     cross = {label: [c for c in crossovers(f) if c.isa in shown[label]] for f, label in zip(files, labels)}
     return CrossMachineComparison(
@@ -721,6 +742,10 @@ def _text(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(str(x) for x in v) if v else "none"
     return " ".join(str(v).split())
+
+
+def _flags(v: Any) -> str:
+    return " ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else _text(v)
 
 
 def context_table(files: Sequence[ResultFile], labels: Sequence[str] | None = None) -> list[tuple[str, list[str]]]:
@@ -783,16 +808,16 @@ def context_table(files: Sequence[ResultFile], labels: Sequence[str] | None = No
     row("vendor", lambda f: _text(_g(f.context, "cpu", "vendor")))
     row("microarchitecture", ua)
     row("ISAs run", lambda f: _text(_g(f.context, "isas", "runs")))
-    row("ISAs measured", lambda f: _text(sorted({r.isa for r in f.results}, key=lambda i: _order(i, ISA_ORDER))))
+    row("ISAs measured", lambda f: _text(sorted({r.isa for r in f.results}, key=lambda i: order_key(i, ISA_ORDER))))
     for level in sorted({lvl for f in files for lvl in cache_sizes(f.context)}):
         row(f"{level}{'d' if level == 'L1' else ''} cache", lambda f, level=level: caches(f, level))
     row("cores", cores)
     row("memory", memory)
     row("OS", os_text)
     row("compiler", compiler)
-    isas = sorted({r.isa for f in files for r in f.results}, key=lambda i: _order(i, ISA_ORDER))
+    isas = sorted({r.isa for f in files for r in f.results}, key=lambda i: order_key(i, ISA_ORDER))
     for i in isas:
-        row(f"flags ({i})", lambda f, i=i: _text(_g(f.context, "compiler", "per_isa", i, "flags")) if _g(f.context, "compiler", "per_isa", i) else "-")
+        row(f"flags ({i})", lambda f, i=i: _flags(_g(f.context, "compiler", "per_isa", i, "flags")) if _g(f.context, "compiler", "per_isa", i) else "-")
     row("suite", lambda f: _text(_g(f.context, "suite", "name")))
     row("created (UTC)", lambda f: _text(f.context.get("created")))
     row("points", lambda f: str(len(f.results)))

@@ -1,0 +1,45 @@
+"""`softbench compare` on the terminal (rich tables; plain ASCII when not a TTY)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from softbench import compare as cmp
+from softbench.reporters.tables import Table, cross_machine_tables, same_machine_tables
+
+_VERDICT_STYLE = {"slower": "red", "faster": "green", "untested": "yellow"}
+
+
+def _rich_table(console, t: Table):
+    from rich import box
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    rt = RichTable(title=t.title, box=box.SIMPLE_HEAD if console.is_terminal else box.ASCII2, title_justify="left")
+    for h, a in zip(t.headers, t.align):
+        rt.add_column(h, justify="right" if a == "r" else "left")
+    for row in t.rows:
+        rt.add_row(*(Text(c, style=_VERDICT_STYLE.get(c, "")) for c in row))
+    return rt
+
+
+def print_table(console, t: Table) -> None:
+    console.print(_rich_table(console, t))
+    for note in t.notes:
+        console.print(note, markup=False)
+
+
+def print_compare(console, result: cmp.SameMachineComparison | cmp.CrossMachineComparison, extra_notes: Sequence[str] = ()) -> None:
+    if result.kind == "same-machine":
+        console.print(f"same machine: {result.machine}", markup=False)
+        console.print(f"baseline: {result.files[0]} ({result.paths[0]})", markup=False)
+        tables = same_machine_tables(result)
+    else:
+        console.print("across machines:", markup=False)
+        for label, m in zip(result.files, result.machines):
+            console.print(f"  {label}: {m}", markup=False)
+        tables = cross_machine_tables(result)
+    for t in tables:
+        print_table(console, t)
+    for note in [*result.notes, *extra_notes]:
+        console.print(f"note: {note}", markup=False)

@@ -1,0 +1,55 @@
+"""Markdown output: tables as GitHub-flavoured Markdown, and `compare` results as a document."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from softbench import compare as cmp
+from softbench.reporters.tables import Table, cross_machine_tables, same_machine_tables
+
+
+def escape(text: str) -> str:
+    """Cell text safe inside a Markdown table (pipes, newlines) and not read as markup."""
+    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def table(t: Table, heading_level: int | None = None) -> str:
+    """`t` as a Markdown table; its title as a heading (or bold line) and its notes below."""
+    lines = []
+    if t.title:
+        lines.append(("#" * heading_level + " " + escape(t.title)) if heading_level else f"**{escape(t.title)}**")
+        lines.append("")
+    lines.append("| " + " | ".join(escape(h) for h in t.headers) + " |")
+    lines.append("|" + "|".join("---:" if a == "r" else ":---" for a in t.align) + "|")
+    for row in t.rows:
+        lines.append("| " + " | ".join(escape(c) for c in row) + " |")
+    if not t.rows:
+        lines.append("| " + " | ".join(["(none)"] + [""] * (len(t.headers) - 1)) + " |")
+    for note in t.notes:
+        lines.append("")
+        lines.append(f"_{escape(note)}_")
+    return "\n".join(lines) + "\n"
+
+
+def bullet_list(items: Sequence[str]) -> str:
+    return "".join(f"- {escape(i)}\n" for i in items)
+
+
+def compare_markdown(result: cmp.SameMachineComparison | cmp.CrossMachineComparison, extra_notes: Sequence[str] = ()) -> str:
+    """The whole comparison as one Markdown document (no timestamps: the same files give the same text)."""
+    parts = []
+    if result.kind == "same-machine":
+        parts.append(f"## softbench compare: same machine ({escape(result.machine)})\n")
+        parts.append(bullet_list([f"{label}: {path}" for label, path in zip(result.files, result.paths)]))
+        tables = same_machine_tables(result)
+    else:
+        parts.append("## softbench compare: across machines\n")
+        parts.append(bullet_list([f"{label}: {m} ({path})" for label, m, path in zip(result.files, result.machines, result.paths)]))
+        tables = cross_machine_tables(result)
+    for t in tables:
+        parts.append(table(t, heading_level=3))
+    notes = [*result.notes, *extra_notes]
+    if notes:
+        parts.append("### notes\n")
+        parts.append(bullet_list(notes))
+    return "\n".join(parts)

@@ -1,0 +1,256 @@
+"""Format-neutral tables for `compare` and `report`: titles, headers and rows of display strings.
+
+The terminal, Markdown and HTML reporters all render these, so the three show the same numbers
+with the same rounding. Units live in the headers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from softbench import compare as cmp
+from softbench.results import ResultFile
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[str]]
+    align: list[str]  # "l" or "r" per column
+    notes: list[str] = field(default_factory=list)  # lines shown under the table
+
+
+# ---------------------------------------------------------------------------------------------
+# Number formats
+
+
+def fmt_n(n: int) -> str:
+    """Element counts: 4Ki, 1Mi, 64Mi for exact binary multiples, else the plain integer."""
+    for unit, size in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
+def fmt_ns(v: float | None) -> str:
+    if v is None or not math.isfinite(v):
+        return "-"
+    return f"{v:.3g}" if v >= 0.001 else f"{v:.2e}"
+
+
+def fmt_gbps(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.1f}"
+
+
+def fmt_pct(v: float | None) -> str:
+    """A fraction as a percentage: 0.873 -> 87%."""
+    return "-" if v is None or not math.isfinite(v) else f"{v * 100:.0f}%"
+
+
+def fmt_ratio(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.3f}x"
+
+
+def fmt_speedup(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.2f}x"
+
+
+def fmt_change(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:+.1f}%"
+
+
+def fmt_p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_err(v: float | None) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.1e}"
+
+
+def fmt_range(lo: int, hi: int) -> str:
+    return fmt_n(lo) if lo == hi else f"{fmt_n(lo)}-{fmt_n(hi)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# compare, same machine
+
+
+def same_machine_tables(result: cmp.SameMachineComparison) -> list[Table]:
+    out = []
+    for pair in result.pairs:
+        rows = []
+        for p in pair.points:
+            alg = p.algorithm + (f"[{p.variant}]" if p.variant else "") + (f" x{p.threads}" if p.threads != 1 else "")
+            rows.append([
+                alg, p.isa, fmt_n(p.n), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
+                fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_p(p.p_value),
+                f"{p.baseline_samples}/{p.candidate_samples}", p.verdict,
+            ])  # fmt: skip
+        out.append(Table(
+            title=f"{pair.candidate} against {pair.baseline} (baseline): time per element, ratio = {pair.candidate} / {pair.baseline} (above 1: slower)",
+            headers=["algorithm", "isa", "N", "regime", f"{pair.baseline} ns/elem", f"{pair.candidate} ns/elem",
+                     "ratio", "change", "p (Mann-Whitney)", "samples", "verdict"],
+            rows=rows, align=list("llllrrrrrrl"),
+            notes=[f"significant: p < {result.alpha:g} with >= {result.min_samples} samples per side; "
+                   "p-values are per point, not corrected for the number of points"],
+        ))  # fmt: skip
+        g_rows = [
+            [g.algorithm, str(g.points), fmt_ratio(g.geomean_ratio), fmt_change(g.change_pct), str(g.slower), str(g.faster), str(g.untested)]
+            for g in pair.geomeans
+        ]
+        if pair.overall_geomean_ratio is not None:
+            o = pair.overall_geomean_ratio
+            g_rows.append(["all", str(len(pair.points)), fmt_ratio(o), fmt_change((o - 1) * 100), str(sum(g.slower for g in pair.geomeans)),
+                           str(sum(g.faster for g in pair.geomeans)), str(sum(g.untested for g in pair.geomeans))])  # fmt: skip
+        out.append(Table(
+            title=f"{pair.candidate} against {pair.baseline}: geometric mean of the time ratios per algorithm",
+            headers=["algorithm", "points", "geomean ratio", "change", "slower", "faster", "untested"],
+            rows=g_rows, align=list("lrrrrrr"),
+        ))  # fmt: skip
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# compare, across machines
+
+
+def context_table(rows: Sequence[tuple[str, list[str]]], labels: Sequence[str], title: str = "machines side by side") -> Table:
+    return Table(title=title, headers=["", *labels], rows=[[name, *values] for name, values in rows], align=["l"] * (len(labels) + 1))
+
+
+def cross_machine_tables(result: cmp.CrossMachineComparison) -> list[Table]:
+    out = [context_table(result.context, result.files)]
+    algs = []
+    for row in result.rows:
+        if row.algorithm not in algs:
+            algs.append(row.algorithm)
+    for alg in algs:
+        rows = []
+        for row in (r for r in result.rows if r.algorithm == alg):
+            for label in result.files:
+                c = row.cells[label]
+                if c is None:
+                    rows.append([row.regime, label, "-", "-", "not measured", "", "", "", ""])
+                    continue
+                rows.append([row.regime, label, c.isa, fmt_range(c.n_min, c.n_max), fmt_ns(c.ns_per_element),
+                             fmt_gbps(c.gbps_effective), fmt_gbps(c.gbps_actual), fmt_pct(c.roofline_efficiency),
+                             fmt_err(c.max_rel_error)])  # fmt: skip
+        out.append(Table(
+            title=f"{alg}: each machine per regime (medians over the regime's points)",
+            headers=["regime", "machine", "isa", "N", "ns/elem", "GB/s eff. (8 B/elem)", "GB/s actual (model)", "roofline eff.", "max rel. error"],
+            rows=rows, align=list("lllrrrrrr"),
+        ))  # fmt: skip
+    rows = []
+    for s in result.speedups:
+        cells = []
+        for label in result.files:
+            c = s.cells[label]
+            cells.append("-" if c is None else f"{fmt_speedup(c.speedup)} ({c.isa})")
+        rows.append([f"{s.algorithm} over {s.baseline}", s.regime, *cells])
+    paper = ", ".join(f"{v:.2f}x {k}" for k, v in result.paper_speedup.items())
+    out.append(Table(
+        title="speedup over Three-Pass (Three-Pass time / this algorithm's time; geometric mean over the regime's points)",
+        headers=["algorithm", "regime", *result.files], rows=rows, align=["l", "l"] + ["r"] * len(result.files),
+        notes=[f"the Two-Pass paper reports up to {paper} out of cache (Skylake-X)"],
+    ))  # fmt: skip
+    out.append(crossover_table(
+        [(label, c) for label in result.files for c in result.crossovers.get(label, [])], with_file=True))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# one file (report)
+
+
+def crossover_text(c: cmp.Crossover) -> str:
+    if c.status == "always":
+        return f"faster at every N measured (from {fmt_n(c.n)})"
+    if c.status == "never":
+        where = f"; faster only at {', '.join(fmt_n(n) for n in c.wins_at)}" if c.wins_at else ""
+        return f"not faster at the largest N ({fmt_n(max(c.n_measured))}){where}"
+    return f"{fmt_n(c.n)} (slower at {fmt_n(c.n_below)})"
+
+
+def crossover_table(items: Sequence[tuple[str, cmp.Crossover]], with_file: bool = False) -> Table:
+    rows = []
+    for label, c in items:
+        row = [c.isa, c.algorithm, c.baseline, crossover_text(c)]
+        rows.append([label, *row] if with_file else row)
+    headers = ["isa", "algorithm", "over", "crossover N (faster from here on)"]
+    return Table(
+        title="crossover: the N from which the algorithm is faster than Three-Pass at every larger N measured",
+        headers=["machine", *headers] if with_file else headers, rows=rows,
+        align=["l"] * (len(headers) + (1 if with_file else 0)),
+    )  # fmt: skip
+
+
+def regime_table(rf: ResultFile) -> Table:
+    rows = [
+        [alg, isa, regime, fmt_range(c.n_min, c.n_max), str(c.points), fmt_ns(c.ns_per_element), fmt_gbps(c.gbps_effective),
+         fmt_gbps(c.gbps_actual), fmt_pct(c.roofline_efficiency), fmt_err(c.max_rel_error)]
+        for alg, isa, regime, c in cmp.regime_summary(rf)
+    ]  # fmt: skip
+    return Table(
+        title="per regime (medians over the regime's points)",
+        headers=["algorithm", "isa", "regime", "N", "points", "ns/elem", "GB/s eff. (8 B/elem)", "GB/s actual (model)", "roofline eff.", "max rel. error"],
+        rows=rows, align=list("llllrrrrrr"),
+    )  # fmt: skip
+
+
+def speedup_regime_table(rf: ResultFile) -> Table:
+    groups: dict[tuple[str, str, str, str], list[float]] = {}
+    for s in cmp.speedup_points(rf):
+        groups.setdefault((s.isa, s.algorithm, s.baseline, s.regime), []).append(s.speedup)
+    keys = sorted(groups, key=lambda k: (cmp.order_key(k[0], cmp.ISA_ORDER), cmp.order_key(k[1], cmp.ALGORITHM_ORDER),
+                                         cmp.order_key(k[2], cmp.ALGORITHM_ORDER), cmp.order_key(k[3], cmp.REGIME_ORDER)))  # fmt: skip
+    rows = []
+    for isa, alg, base, regime in keys:
+        v = groups[(isa, alg, base, regime)]
+        paper = cmp.PAPER_SPEEDUP.get(isa) if alg == "two-pass" and regime == "DRAM" else None
+        rows.append([isa, alg, base, regime, str(len(v)), fmt_speedup(cmp.geomean_or_none(v)), fmt_speedup(min(v)), fmt_speedup(max(v)),
+                     fmt_speedup(paper) if paper else ""])  # fmt: skip
+    return Table(
+        title="speedup over Three-Pass per regime (Three-Pass time / this algorithm's time)",
+        headers=["isa", "algorithm", "over", "regime", "points", "geomean", "min", "max", "paper (up to)"],
+        rows=rows, align=list("llllrrrrr"),
+    )  # fmt: skip
+
+
+def points_table(rf: ResultFile) -> Table:
+    recs = sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant))
+    rows = []
+    for r in recs:
+        alg = r.algorithm + (f"[{r.variant}]" if r.variant else "") + (f" x{r.threads}" if r.threads != 1 else "")
+        rows.append([alg, r.isa, fmt_n(r.n), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
+                     fmt_gbps(r.gbps_effective), fmt_gbps(r.gbps_actual), fmt_pct(r.roofline_efficiency), fmt_err(r.max_rel_error)])  # fmt: skip
+    return Table(
+        title="every point",
+        headers=["algorithm", "isa", "N", "regime", "samples", "ns/elem (median)", "ns/elem (min)", "GB/s eff.", "GB/s actual", "roofline eff.", "max rel. error"],
+        rows=rows, align=list("llllrrrrrrr"),
+    )  # fmt: skip
+
+
+def bandwidth_table(rf: ResultFile) -> Table | None:
+    """STREAM-style figures of the run: per kernel and ISA, GB/s per regime (median)."""
+    pts = [b for b in getattr(rf, "bandwidth", []) or [] if isinstance(b.get("gbps"), (int, float)) and isinstance(b.get("n"), int)]
+    if not pts:
+        return None
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for b in pts:
+        groups.setdefault((str(b.get("kernel")), str(b.get("isa")), str(b.get("regime", "unknown"))), []).append(b)
+    kernel_order = ("read", "write", "copy", "scale")
+    keys = sorted(groups, key=lambda k: (cmp.order_key(k[0], kernel_order), cmp.order_key(k[1], cmp.ISA_ORDER), cmp.order_key(k[2], cmp.REGIME_ORDER)))
+    rows = []
+    for kernel, isa, regime in keys:
+        g = groups[(kernel, isa, regime)]
+        ns = [b["n"] for b in g]
+        vals = sorted(float(b["gbps"]) for b in g)
+        med = vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+        rows.append([kernel, isa, regime, fmt_range(min(ns), max(ns)), fmt_gbps(med)])
+    return Table(
+        title="STREAM-style bandwidth measured in the same run (GB/s counts the bytes read and written)",
+        headers=["kernel", "isa", "regime", "N", "GB/s (median)"], rows=rows, align=list("llllr"),
+    )  # fmt: skip
