@@ -9,7 +9,7 @@
 #include "algorithms/twins.h"
 
 static const sb_kernel_entry sb_kernels[] = {
-#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, exps, max_abs_x) {name, SB_FN(ident), SB_FN(ident##_twin)},
+#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, rfo, exps, max_abs_x) {name, SB_FN(ident), SB_FN(ident##_twin)},
 #include "kernels.def"
 #undef SB_ALGORITHM
 };

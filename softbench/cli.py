@@ -190,6 +190,12 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="Delete every ca
         typer.echo(str(build.cache_dir()))
 
 
+# compare and report live in their own module; they register on the same app.
+from softbench.analysis_cli import register as _register_analysis  # noqa: E402
+
+_register_analysis(app)
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback.
 

@@ -26,6 +26,7 @@ class Algorithm:
     read_x: int  # bytes per element, out of cache, by measurement.md's convention
     read_y: int
     write_y: int
+    rfo: int  # read-for-ownership bytes normal stores add out of cache
     exps_per_element: int
     max_abs_x: float  # largest |x| with full accuracy; inf: any finite input
 
@@ -35,8 +36,7 @@ class Algorithm:
 
     @property
     def bytes_with_rfo(self) -> int:
-        # a normal store that misses pays a read-for-ownership of the line first
-        return self.bytes_total + self.write_y
+        return self.bytes_total + self.rfo
 
     def traffic(self) -> dict[str, int]:
         return {
@@ -49,7 +49,7 @@ class Algorithm:
 
 
 _ROW = re.compile(
-    r'^SB_ALGORITHM\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*([\w.+-]+)\s*\)',
+    r'^SB_ALGORITHM\(\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*([\w.+-]+)\s*\)',
     re.MULTILINE,
 )
 

@@ -29,3 +29,12 @@ def test_every_native_source_and_suite_is_package_data():
             if f.is_file() and f.suffix in (".c", ".h", ".def", ".toml"):
                 rel = f.relative_to(ROOT / folder).as_posix()
                 assert any(fnmatch.fnmatch(rel, p) and rel.count("/") == p.count("/") for p in patterns), rel
+
+
+def test_traffic_table_matches_the_design_model():
+    """measurement.md's table: total and with-RFO bytes per element for each algorithm."""
+    from softbench.kernels import algorithms
+
+    expected = {"three-pass-recompute": (16, 20), "three-pass-reload": (20, 24), "two-pass": (12, 16), "online": (12, 16)}
+    got = {name: (a.bytes_total, a.bytes_with_rfo) for name, a in algorithms().items()}
+    assert got == expected

@@ -147,7 +147,7 @@ typedef struct {
 /* Found through -isystem native/ (build_and_run.sh): as a system header, its header comment (which
  * holds a slash-star inside a comment, a -Wcomment warning) does not break -Wall -Werror. */
 static const algorithm_info algorithms[] = {
-#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, exps, max_abs_x) {name, max_abs_x},
+#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, rfo, exps, max_abs_x) {name, max_abs_x},
 #include <kernels.def>
 #undef SB_ALGORITHM
 };
