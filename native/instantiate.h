@@ -1,15 +1,22 @@
 /* Instantiates, for the ISA whose isa/<isa>.h was included just before, every algorithm of
  * kernels.def with its traffic twin, the STREAM kernels, and the tables the Python side reads:
- * sb_kernel_table__<isa> and sb_stream_table__<isa>. */
+ * sb_kernel_table__<isa>, sb_pass_table__<isa> and sb_stream_table__<isa>. */
 #include "algorithms/common_passes.h"
+#include "algorithms/twins.h"
 #include "algorithms/three_pass_recompute.h"
 #include "algorithms/three_pass_reload.h"
 #include "algorithms/two_pass.h"
 #include "algorithms/online.h"
-#include "algorithms/twins.h"
 
 static const sb_kernel_entry sb_kernels[] = {
 #define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, rfo, exps, max_abs_x) {name, SB_FN(ident), SB_FN(ident##_twin)},
+#include "kernels.def"
+#undef SB_ALGORITHM
+};
+
+/* Every algorithm's passes, from the SB_PASSES_<ident> list beside its definition. */
+static const sb_pass_entry sb_passes[] = {
+#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, rfo, exps, max_abs_x) SB_PASSES_##ident
 #include "kernels.def"
 #undef SB_ALGORITHM
 };
@@ -24,6 +31,11 @@ static const sb_stream_entry sb_streams[] = {
 const sb_kernel_entry *SB_FN(kernel_table)(size_t *count) {
     *count = sizeof sb_kernels / sizeof sb_kernels[0];
     return sb_kernels;
+}
+
+const sb_pass_entry *SB_FN(pass_table)(size_t *count) {
+    *count = sizeof sb_passes / sizeof sb_passes[0];
+    return sb_passes;
 }
 
 const sb_stream_entry *SB_FN(stream_table)(size_t *count) {

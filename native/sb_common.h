@@ -20,6 +20,25 @@ typedef struct {
     sb_softmax_fn twin;    /* its traffic twin (algorithms/twins.h) */
 } sb_kernel_entry;
 
+/* What one pass of an algorithm hands to the next. */
+typedef struct {
+    float max;      /* three-pass: max(x); online: the row's maximum */
+    double sum;     /* sum of exp(x - max) (three-pass, online); two-pass: the mantissa M */
+    double sum_exp; /* two-pass: the exponent E of the sum M * 2^E */
+} sb_state;
+
+typedef void (*sb_pass_fn)(size_t n, const float *x, float *y, sb_state *st);
+
+/* One pass of an algorithm, with its traffic twin and its own traffic (bytes per element), so
+ * that a profile can time each pass alone against its memory floor. */
+typedef struct {
+    const char *algorithm;
+    const char *pass;
+    sb_pass_fn fn;
+    sb_pass_fn twin;
+    int read_x, read_y, write_y;
+} sb_pass_entry;
+
 /* STREAM-style bandwidth kernels: read (sum x into y[0]), write (y = x[0]), copy, scale. */
 typedef struct {
     const char *name;

@@ -32,10 +32,17 @@ CDEF_COMMON = """
 typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
 typedef struct { const char *algorithm; sb_softmax_fn kernel; sb_softmax_fn twin; } sb_kernel_entry;
 typedef struct { const char *name; sb_softmax_fn kernel; int read_bytes, write_bytes; } sb_stream_entry;
+typedef struct { float max; double sum; double sum_exp; } sb_state;
+typedef void (*sb_pass_fn)(size_t n, const float *x, float *y, sb_state *st);
+typedef struct {
+    const char *algorithm; const char *pass; sb_pass_fn fn; sb_pass_fn twin;
+    int read_x, read_y, write_y;
+} sb_pass_entry;
 """
 CDEF_TABLE = """
 const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);
 const sb_stream_entry *sb_stream_table__{isa}(size_t *count);
+const sb_pass_entry *sb_pass_table__{isa}(size_t *count);
 void sb_exp_nonpos_array__{isa}(size_t n, const float *x, float *y);
 void sb_exp_ext_array__{isa}(size_t n, const float *x, float *m, float *e);
 """
@@ -139,6 +146,19 @@ def _cdef(isa: str) -> str:
     return text + CDEF_HARNESS if isa == HARNESS_ISA else text
 
 
+@dataclass(frozen=True)
+class Pass:
+    """One pass of an algorithm (sb_pass_entry): its function, its traffic twin, its bytes/element."""
+
+    algorithm: str
+    name: str
+    fn: object = field(repr=False)
+    twin: object = field(repr=False)
+    read_x: int = 0
+    read_y: int = 0
+    write_y: int = 0
+
+
 @dataclass
 class BuiltModule:
     isa: str
@@ -152,6 +172,7 @@ class BuiltModule:
     kernels: dict = field(repr=False, default_factory=dict)  # algorithm name -> cffi function pointer
     twins: dict = field(repr=False, default_factory=dict)  # algorithm name -> its traffic twin
     streams: dict = field(repr=False, default_factory=dict)  # "read"/"write"/"copy"/"scale" -> (fn, read B, write B)
+    passes: dict = field(repr=False, default_factory=dict)  # algorithm -> [Pass, ...] in execution order
 
     def build_info(self) -> dict:
         """What a result file records about how this ISA's kernels were built."""
@@ -258,6 +279,12 @@ def load(isa: str) -> BuiltModule:
         ffi.string(streams[i].name).decode(): (streams[i].kernel, streams[i].read_bytes, streams[i].write_bytes)
         for i in range(count[0])
     }
+    table = getattr(lib, f"sb_pass_table__{isa}")(count)
+    for i in range(count[0]):
+        e = table[i]
+        name = ffi.string(getattr(e, "pass")).decode()  # `pass` is a Python keyword
+        p = Pass(ffi.string(e.algorithm).decode(), name, e.fn, e.twin, e.read_x, e.read_y, e.write_y)
+        module.passes.setdefault(p.algorithm, []).append(p)
     _loaded[isa] = module
     return module
 

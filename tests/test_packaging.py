@@ -38,3 +38,19 @@ def test_traffic_table_matches_the_design_model():
     expected = {"three-pass-recompute": (16, 20), "three-pass-reload": (20, 24), "two-pass": (12, 16), "online": (12, 16)}
     got = {name: (a.bytes_total, a.bytes_with_rfo) for name, a in algorithms().items()}
     assert got == expected
+
+
+def test_each_algorithms_passes_add_up_to_its_declared_traffic():
+    """The per-pass bytes (SB_PASSES_<algorithm>, beside each template) and the algorithm's row
+    in kernels.def are two declarations of one model: they must agree, on every ISA built here."""
+    from softbench import build, isa
+    from softbench.kernels import algorithms
+
+    for name in isa.runnable():
+        passes = build.load(name).passes
+        for alg in algorithms().values():
+            ps = passes[alg.name]
+            assert len(ps) == alg.passes
+            assert sum(p.read_x for p in ps) == alg.read_x
+            assert sum(p.read_y for p in ps) == alg.read_y
+            assert sum(p.write_y for p in ps) == alg.write_y

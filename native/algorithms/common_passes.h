@@ -22,8 +22,9 @@ static inline void SB_FN(flush_sum)(double *total, vf v) {
     for (int i = 0; i < SB_W; i++) *total += (double)lanes[i];
 }
 
-/* Pass "max": m = max(x). */
-static float SB_FN(pass_max)(size_t n, const float *x) {
+/* Pass "max": st->max = max(x). Trivial arithmetic: it is its own traffic twin. */
+static void SB_FN(pass_max)(size_t n, const float *x, float *y, sb_state *st) {
+    (void)y;
     vf acc[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(-INFINITY);
     size_t i = 0;
@@ -32,12 +33,13 @@ static float SB_FN(pass_max)(size_t n, const float *x) {
     for (; i + SB_W <= n; i += SB_W) acc[0] = v_max(acc[0], v_load(x + i));
     if (i < n) acc[0] = v_max(acc[0], v_load_tail(x + i, n - i));
     for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_max(acc[0], acc[u]);
-    return SB_FN(hmax)(acc[0]);
+    st->max = SB_FN(hmax)(acc[0]);
 }
 
-/* Pass "sum of exp": s = sum exp(x_i - m); when y is not NULL also stores y_i = exp(x_i - m)
- * (the reloading variant). Partial sums are flushed into double every SB_BLOCK_ITERS iterations. */
-static double SB_FN(pass_sumexp)(size_t n, const float *x, float *y, float max) {
+/* s = sum exp(x_i - max); with store, also y_i = exp(x_i - max) (the reloading variant).
+ * Partial sums are flushed into double every SB_BLOCK_ITERS iterations. Inlined into the two
+ * passes below with a constant `store`, so neither tests it in its loop. */
+static inline double SB_FN(sumexp)(size_t n, const float *x, float *y, float max, const int store) {
     const vf vmax = v_set1(max);
     vf acc[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
@@ -48,7 +50,7 @@ static double SB_FN(pass_sumexp)(size_t n, const float *x, float *y, float max) 
         for (; i + SB_VEC <= block_end; i += SB_VEC) {
             for (int u = 0; u < SB_UNROLL; u++) {
                 vf e = v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax));
-                if (y) v_store(y + i + u * SB_W, e);
+                if (store) v_store(y + i + u * SB_W, e);
                 acc[u] = v_add(acc[u], e);
             }
         }
@@ -58,21 +60,31 @@ static double SB_FN(pass_sumexp)(size_t n, const float *x, float *y, float max) 
     }
     for (; i + SB_W <= n; i += SB_W) {
         vf e = v_exp_nonpos(v_sub(v_load(x + i), vmax));
-        if (y) v_store(y + i, e);
+        if (store) v_store(y + i, e);
         acc[0] = v_add(acc[0], e);
     }
     if (i < n) {
         vf e = v_exp_nonpos(v_sub(v_load_tail(x + i, n - i), vmax));
-        if (y) v_store_tail(y + i, e, n - i);
+        if (store) v_store_tail(y + i, e, n - i);
         acc[0] = v_add(acc[0], e);
     }
     SB_FN(flush_sum)(&total, acc[0]);
     return total;
 }
 
-/* Pass "exp and scale": y_i = exp(x_i - m) * scale. */
-static void SB_FN(pass_expscale)(size_t n, const float *x, float *y, float max, float scale) {
-    const vf vmax = v_set1(max), vscale = v_set1(scale);
+/* Pass "sum-exp": st->sum = sum exp(x_i - st->max), nothing stored. */
+static void SB_FN(pass_sumexp)(size_t n, const float *x, float *y, sb_state *st) {
+    st->sum = SB_FN(sumexp)(n, x, y, st->max, 0);
+}
+
+/* Pass "store-exp": y_i = exp(x_i - st->max) stored, st->sum their sum. */
+static void SB_FN(pass_storeexp)(size_t n, const float *x, float *y, sb_state *st) {
+    st->sum = SB_FN(sumexp)(n, x, y, st->max, 1);
+}
+
+/* Pass "exp-scale": y_i = exp(x_i - st->max) / st->sum. */
+static void SB_FN(pass_expscale)(size_t n, const float *x, float *y, sb_state *st) {
+    const vf vmax = v_set1(st->max), vscale = v_set1((float)(1.0 / st->sum));
     size_t i = 0;
     for (; i + SB_VEC <= n; i += SB_VEC)
         for (int u = 0; u < SB_UNROLL; u++)
@@ -83,9 +95,10 @@ static void SB_FN(pass_expscale)(size_t n, const float *x, float *y, float max, 
         v_store_tail(y + i, v_mul(v_exp_nonpos(v_sub(v_load_tail(x + i, n - i), vmax)), vscale), n - i);
 }
 
-/* Pass "scale in place": y_i *= scale. */
-static void SB_FN(pass_scale)(size_t n, float *y, float scale) {
-    const vf vscale = v_set1(scale);
+/* Pass "scale": y_i *= 1 / st->sum, in place. Trivial arithmetic: it is its own twin. */
+static void SB_FN(pass_scale)(size_t n, const float *x, float *y, sb_state *st) {
+    (void)x;
+    const vf vscale = v_set1((float)(1.0 / st->sum));
     size_t i = 0;
     for (; i + SB_VEC <= n; i += SB_VEC)
         for (int u = 0; u < SB_UNROLL; u++) v_store(y + i + u * SB_W, v_mul(v_load(y + i + u * SB_W), vscale));

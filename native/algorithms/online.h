@@ -14,8 +14,9 @@ static inline void SB_FN(online_flush)(double *mref, double *dsum, vf m, vf *d) 
     for (int u = 0; u < SB_UNROLL; u++) d[u] = v_set1(0.0f);
 }
 
-static void SB_FN(online)(size_t n, const float *x, float *y) {
-    if (n == 0) return;
+/* Pass "sum": st->max and st->sum = sum exp(x_i - st->max), in one pass over x. */
+static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) {
+    (void)y;
     /* -FLT_MAX rather than -inf: exp(m - m') must be 1, not exp(NaN), while a lane sees only -inf. */
     vf m = v_set1(-FLT_MAX);
     vf d[SB_UNROLL];
@@ -58,5 +59,17 @@ static void SB_FN(online)(size_t n, const float *x, float *y) {
 
     double gmax = -FLT_MAX, total = 0.0;
     for (int l = 0; l < SB_W; l++) sb_online_accumulate(&gmax, &total, mref[l], dsum[l]);
-    SB_FN(pass_expscale)(n, x, y, (float)gmax, (float)(1.0 / total));
+    st->max = (float)gmax;
+    st->sum = total;
 }
+
+static void SB_FN(online)(size_t n, const float *x, float *y) {
+    if (n == 0) return;
+    sb_state st;
+    SB_FN(online_sum)(n, x, y, &st);
+    SB_FN(pass_expscale)(n, x, y, &st);
+}
+
+#define SB_PASSES_online                                                                      \
+    {"online", "sum", SB_FN(online_sum), SB_FN(twin_sum), 4, 0, 0},                           \
+    {"online", "exp-scale", SB_FN(pass_expscale), SB_FN(twin_scale), 4, 0, 4},

@@ -2,7 +2,13 @@
  * stored); exp again, scaled. Traffic (kernels.def): reads x 3x, writes y once; 2 exps/element. */
 static void SB_FN(three_pass_recompute)(size_t n, const float *x, float *y) {
     if (n == 0) return;
-    float max = SB_FN(pass_max)(n, x);
-    double sum = SB_FN(pass_sumexp)(n, x, NULL, max);
-    SB_FN(pass_expscale)(n, x, y, max, (float)(1.0 / sum));
+    sb_state st;
+    SB_FN(pass_max)(n, x, y, &st);
+    SB_FN(pass_sumexp)(n, x, y, &st);
+    SB_FN(pass_expscale)(n, x, y, &st);
 }
+
+#define SB_PASSES_three_pass_recompute                                                        \
+    {"three-pass-recompute", "max", SB_FN(pass_max), SB_FN(pass_max), 4, 0, 0},               \
+    {"three-pass-recompute", "sum-exp", SB_FN(pass_sumexp), SB_FN(twin_sum), 4, 0, 0},        \
+    {"three-pass-recompute", "exp-scale", SB_FN(pass_expscale), SB_FN(twin_scale), 4, 0, 4},

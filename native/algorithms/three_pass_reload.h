@@ -3,7 +3,13 @@
  * twice; 1 exp/element. */
 static void SB_FN(three_pass_reload)(size_t n, const float *x, float *y) {
     if (n == 0) return;
-    float max = SB_FN(pass_max)(n, x);
-    double sum = SB_FN(pass_sumexp)(n, x, y, max);
-    SB_FN(pass_scale)(n, y, (float)(1.0 / sum));
+    sb_state st;
+    SB_FN(pass_max)(n, x, y, &st);
+    SB_FN(pass_storeexp)(n, x, y, &st);
+    SB_FN(pass_scale)(n, x, y, &st);
 }
+
+#define SB_PASSES_three_pass_reload                                                           \
+    {"three-pass-reload", "max", SB_FN(pass_max), SB_FN(pass_max), 4, 0, 0},                  \
+    {"three-pass-reload", "store-exp", SB_FN(pass_storeexp), SB_FN(twin_copy_sum), 4, 0, 4},  \
+    {"three-pass-reload", "scale", SB_FN(pass_scale), SB_FN(pass_scale), 0, 4, 4},

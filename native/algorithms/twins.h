@@ -4,7 +4,8 @@
  * Also the STREAM-style read, write, copy and scale kernels, for comparison with the literature. */
 
 /* read x, add: the twin of a "sum of exp" pass that stores nothing */
-static float SB_FN(twin_sum)(size_t n, const float *x) {
+static void SB_FN(twin_sum)(size_t n, const float *x, float *y, sb_state *st) {
+    (void)y;
     vf acc[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
     size_t i = 0;
@@ -13,13 +14,13 @@ static float SB_FN(twin_sum)(size_t n, const float *x) {
     for (; i + SB_W <= n; i += SB_W) acc[0] = v_add(acc[0], v_load(x + i));
     if (i < n) acc[0] = v_add(acc[0], v_max(v_load_tail(x + i, n - i), v_set1(0.0f)));
     for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_add(acc[0], acc[u]);
-    double total = 0.0;
+    double total = 1.0; /* a sum of 1.0 + x: never 0, so the scale that follows is finite */
     SB_FN(flush_sum)(&total, acc[0]);
-    return (float)total;
+    st->sum = total;
 }
 
 /* read x, write y = x, add: the twin of the reloading variant's "store exp and sum" pass */
-static float SB_FN(twin_copy_sum)(size_t n, const float *x, float *y) {
+static void SB_FN(twin_copy_sum)(size_t n, const float *x, float *y, sb_state *st) {
     vf acc[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
     size_t i = 0;
@@ -40,14 +41,14 @@ static float SB_FN(twin_copy_sum)(size_t n, const float *x, float *y) {
         acc[0] = v_add(acc[0], v_max(v, v_set1(0.0f)));
     }
     for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_add(acc[0], acc[u]);
-    double total = 0.0;
+    double total = 1.0; /* a sum of 1.0 + x: never 0, so the scale that follows is finite */
     SB_FN(flush_sum)(&total, acc[0]);
-    return (float)total;
+    st->sum = total;
 }
 
-/* read x, write y = c * x: the twin of an "exp and scale" pass */
-static void SB_FN(twin_scale)(size_t n, const float *x, float *y, float c) {
-    const vf vc = v_set1(c);
+/* read x, write y = x / st->sum: the twin of an "exp and scale" pass */
+static void SB_FN(twin_scale)(size_t n, const float *x, float *y, sb_state *st) {
+    const vf vc = v_set1((float)(1.0 / st->sum));
     size_t i = 0;
     for (; i + SB_VEC <= n; i += SB_VEC)
         for (int u = 0; u < SB_UNROLL; u++) v_store(y + i + u * SB_W, v_mul(v_load(x + i + u * SB_W), vc));
@@ -55,33 +56,39 @@ static void SB_FN(twin_scale)(size_t n, const float *x, float *y, float c) {
     if (i < n) v_store_tail(y + i, v_mul(v_load_tail(x + i, n - i), vc), n - i);
 }
 
-/* The max pass and the in-place scale pass are trivial arithmetic already: twins use them as is. */
-
+/* Each algorithm's twin runs the twins of its passes (SB_PASSES_<algorithm>) in order. */
 static void SB_FN(three_pass_recompute_twin)(size_t n, const float *x, float *y) {
     if (n == 0) return;
-    float max = SB_FN(pass_max)(n, x);
-    float sum = SB_FN(twin_sum)(n, x);
-    SB_FN(twin_scale)(n, x, y, 1.0f / (sum + max + 1.0f));
+    sb_state st;
+    SB_FN(pass_max)(n, x, y, &st);
+    SB_FN(twin_sum)(n, x, y, &st);
+    SB_FN(twin_scale)(n, x, y, &st);
 }
 
 static void SB_FN(three_pass_reload_twin)(size_t n, const float *x, float *y) {
     if (n == 0) return;
-    float max = SB_FN(pass_max)(n, x);
-    float sum = SB_FN(twin_copy_sum)(n, x, y);
-    SB_FN(pass_scale)(n, y, 1.0f / (sum + max + 1.0f));
+    sb_state st;
+    SB_FN(pass_max)(n, x, y, &st);
+    SB_FN(twin_copy_sum)(n, x, y, &st);
+    SB_FN(pass_scale)(n, x, y, &st);
 }
 
 static void SB_FN(two_pass_twin)(size_t n, const float *x, float *y) {
     if (n == 0) return;
-    float sum = SB_FN(twin_sum)(n, x);
-    SB_FN(twin_scale)(n, x, y, 1.0f / (sum + 1.0f));
+    sb_state st;
+    SB_FN(twin_sum)(n, x, y, &st);
+    SB_FN(twin_scale)(n, x, y, &st);
 }
 
-/* Online has two-pass's traffic: read x twice, write y once. */
+/* Online has two-pass's passes and traffic: read x twice, write y once. */
 static void SB_FN(online_twin)(size_t n, const float *x, float *y) { SB_FN(two_pass_twin)(n, x, y); }
 
 /* STREAM-style kernels, same signature as the softmax kernels. */
-static void SB_FN(stream_read)(size_t n, const float *x, float *y) { y[0] = SB_FN(twin_sum)(n, x); }
+static void SB_FN(stream_read)(size_t n, const float *x, float *y) {
+    sb_state st;
+    SB_FN(twin_sum)(n, x, y, &st);
+    y[0] = (float)st.sum;
+}
 
 static void SB_FN(stream_write)(size_t n, const float *x, float *y) {
     const vf v = v_set1(x[0]);
@@ -92,6 +99,12 @@ static void SB_FN(stream_write)(size_t n, const float *x, float *y) {
     if (i < n) v_store_tail(y + i, v, n - i);
 }
 
-static void SB_FN(stream_copy)(size_t n, const float *x, float *y) { SB_FN(twin_scale)(n, x, y, 1.0f); }
+static void SB_FN(stream_copy)(size_t n, const float *x, float *y) {
+    sb_state st = {.sum = 1.0};
+    SB_FN(twin_scale)(n, x, y, &st);
+}
 
-static void SB_FN(stream_scale)(size_t n, const float *x, float *y) { SB_FN(twin_scale)(n, x, y, 3.0f); }
+static void SB_FN(stream_scale)(size_t n, const float *x, float *y) {
+    sb_state st = {.sum = 1.0 / 3.0};
+    SB_FN(twin_scale)(n, x, y, &st);
+}

@@ -20,8 +20,9 @@ static inline void SB_FN(ext_flush)(double *Md, double *Ed, vf *M, vf E) {
     *M = v_set1(0.0f);
 }
 
-static void SB_FN(two_pass)(size_t n, const float *x, float *y) {
-    if (n == 0) return;
+/* Pass "sum": (st->sum, st->sum_exp) = sum of exp(x_i) as mantissa and exponent. */
+static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st) {
+    (void)y;
     vf M[SB_UNROLL], E[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) { M[u] = v_set1(0.0f); E[u] = v_set1(-INFINITY); }
     double Md[SB_W], Ed[SB_W];
@@ -53,11 +54,17 @@ static void SB_FN(two_pass)(size_t n, const float *x, float *y) {
 
     double sum_m = 0.0, sum_e = -INFINITY;
     for (int l = 0; l < SB_W; l++) sb_ext_accumulate(&sum_m, &sum_e, Md[l], Ed[l]);
-    /* sum = sum_m * 2^sum_e; sum_m >= ~0.7 unless every input was masked (then 0 -> NaN out). */
-    const vf inv = v_set1((float)(1.0 / sum_m));
-    const vf emax = v_set1(sum_m == 0.0 ? 0.0f : (float)sum_e);
+    st->sum = sum_m;
+    st->sum_exp = sum_e;
+}
 
-    i = 0;
+/* Pass "output": y_i = (m_i / M) * 2^(n_i - E), with (m_i, n_i) recomputed from x_i. */
+static void SB_FN(two_pass_output)(size_t n, const float *x, float *y, sb_state *st) {
+    /* sum = M * 2^E; M >= ~0.7 unless every input was masked (then 0 -> NaN out). */
+    const vf inv = v_set1((float)(1.0 / st->sum));
+    const vf emax = v_set1(st->sum == 0.0 ? 0.0f : (float)st->sum_exp);
+
+    size_t i = 0;
     for (; i + SB_VEC <= n; i += SB_VEC) {
         for (int u = 0; u < SB_UNROLL; u++) {
             vf m, e;
@@ -76,3 +83,14 @@ static void SB_FN(two_pass)(size_t n, const float *x, float *y) {
         v_store_tail(y + i, v_scale(v_mul(m, inv), v_sub(e, emax)), n - i);
     }
 }
+
+static void SB_FN(two_pass)(size_t n, const float *x, float *y) {
+    if (n == 0) return;
+    sb_state st;
+    SB_FN(two_pass_sum)(n, x, y, &st);
+    SB_FN(two_pass_output)(n, x, y, &st);
+}
+
+#define SB_PASSES_two_pass                                                                    \
+    {"two-pass", "sum", SB_FN(two_pass_sum), SB_FN(twin_sum), 4, 0, 0},                       \
+    {"two-pass", "output", SB_FN(two_pass_output), SB_FN(twin_scale), 4, 0, 4},
