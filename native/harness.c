@@ -60,6 +60,19 @@ double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint6
     return end - start;
 }
 
+double sb_time_pass_calls(sb_pass_fn fn, size_t n, const float *x, float *y, const sb_state *st, uint64_t calls,
+                          int ftz_daz) {
+    unsigned mode = sb_fpmode_enter(ftz_daz);
+    double start = sb_now_ns();
+    for (uint64_t c = 0; c < calls; c++) {
+        sb_state s = *st;
+        fn(n, x, y, &s);
+    }
+    double end = sb_now_ns();
+    sb_fpmode_leave(mode);
+    return end - start;
+}
+
 void sb_cpu_probe(sb_cpu_features *f) {
     memset(f, 0, sizeof *f);
 #if SB_X86

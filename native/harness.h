@@ -12,6 +12,12 @@
  * duration of the loop only, and the caller's mode is restored. */
 double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz);
 
+/* The same loop around one pass of an algorithm (sb_pass_entry.fn or .twin), on a caller-prepared
+ * state: *st is copied before each call, so a pass that updates the state sees the same input
+ * every time. */
+double sb_time_pass_calls(sb_pass_fn fn, size_t n, const float *x, float *y, const sb_state *st, uint64_t calls,
+                          int ftz_daz);
+
 /* Whether FTZ/DAZ can be set on this CPU (x86 MXCSR, AArch64 FPCR.FZ). */
 int sb_ftz_daz_supported(void);
 

@@ -48,6 +48,7 @@ void sb_exp_ext_array__{isa}(size_t n, const float *x, float *m, float *e);
 """
 CDEF_HARNESS = """
 double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz);
+double sb_time_pass_calls(sb_pass_fn fn, size_t n, const float *x, float *y, const sb_state *st, uint64_t calls, int ftz_daz);
 int sb_ftz_daz_supported(void);
 typedef struct {
     int is_x86, is_aarch64;
@@ -249,6 +250,20 @@ def build(isa: str) -> BuiltModule:
 
 
 _loaded: dict[str, BuiltModule] = {}
+_ffi = None
+
+
+def shared_ffi():
+    """One cffi FFI for every module: a function pointer or state struct from one ISA's module
+    can then be passed to the harness in another (separate FFIs make their types distinct)."""
+    global _ffi
+    if _ffi is None:
+        import cffi
+
+        ffi = cffi.FFI()
+        ffi.cdef(CDEF_COMMON + CDEF_HARNESS + "".join(CDEF_TABLE.format(isa=i) for i in ISAS))
+        _ffi = ffi
+    return _ffi
 
 
 def load(isa: str) -> BuiltModule:
@@ -259,10 +274,7 @@ def load(isa: str) -> BuiltModule:
     if isa in _loaded:
         return _loaded[isa]
     module = build(isa)
-    import cffi
-
-    ffi = cffi.FFI()
-    ffi.cdef(_cdef(isa))
+    ffi = shared_ffi()
     try:
         lib = ffi.dlopen(str(module.path))
         count = ffi.new("size_t *")
