@@ -57,10 +57,13 @@ typedef struct {
 /* exp(x) is flushed to 0 below ln(FLT_MIN): 2^n is then no longer a normal float. */
 #define SB_EXP_CUTOFF (-0x1.5d589ep+6f) /* -87.3365448 */
 
-/* Two-pass: inputs below SB_EXT_X_MASK (only -inf in the supported range) contribute exactly 0;
- * they are clamped to it first so that every intermediate stays finite. The accuracy of the
- * extended-exponent exp is guaranteed for |x| <= SB_EXT_X_ACCURATE (the README states it). */
+/* Two-pass: inputs are clamped below at SB_EXT_X_MASK so that every intermediate stays finite (-inf
+ * included). A clamped input's exponent is about -2.4e7, so its share 2^(n - E) of the sum is
+ * exactly 0 unless every input was clamped: the sum pass sees that as an exponent below
+ * SB_EXT_E_MASKED and reports an empty sum (NaN outputs), as for an all -inf row. The accuracy of
+ * the extended-exponent exp is guaranteed for |x| <= SB_EXT_X_ACCURATE (the README states it). */
 #define SB_EXT_X_MASK (-0x1p24f)
+#define SB_EXT_E_MASKED (-0x1p23)
 #define SB_EXT_X_ACCURATE 0x1p20f
 
 /* 2^k for an integer-valued k <= 0, exactly, in double; 0 when k is below the double range. */

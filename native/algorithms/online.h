@@ -38,7 +38,7 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
             vf m_new = v_max(m, gmax);
             vf rescale = v_exp_nonpos(v_sub(m, m_new));
             for (int u = 0; u < SB_UNROLL; u++)
-                d[u] = v_add(v_mul(d[u], rescale), v_exp_nonpos(v_sub(xs[u], m_new)));
+                d[u] = v_fmadd(d[u], rescale, v_exp_nonpos(v_sub(xs[u], m_new)));
             m = m_new;
         }
         SB_FN(online_flush)(mref, dsum, m, d);
@@ -46,13 +46,13 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
     for (; i + SB_W <= n; i += SB_W) {
         vf xv = v_load(x + i);
         vf m_new = v_max(m, xv);
-        d[0] = v_add(v_mul(d[0], v_exp_nonpos(v_sub(m, m_new))), v_exp_nonpos(v_sub(xv, m_new)));
+        d[0] = v_fmadd(d[0], v_exp_nonpos(v_sub(m, m_new)), v_exp_nonpos(v_sub(xv, m_new)));
         m = m_new;
     }
     if (i < n) {
         vf xv = v_load_tail(x + i, n - i);
         vf m_new = v_max(m, xv);
-        d[0] = v_add(v_mul(d[0], v_exp_nonpos(v_sub(m, m_new))), v_exp_nonpos(v_sub(xv, m_new)));
+        d[0] = v_fmadd(d[0], v_exp_nonpos(v_sub(m, m_new)), v_exp_nonpos(v_sub(xv, m_new)));
         m = m_new;
     }
     SB_FN(online_flush)(mref, dsum, m, d);

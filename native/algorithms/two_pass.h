@@ -3,13 +3,6 @@
  * two; pass 2 recomputes (m_i, n_i) and writes y_i = (m_i / M) * 2^(n_i - E).
  * Traffic (kernels.def): reads x 2x, writes y once; 2 exps/element. */
 
-/* (M, E) += m * 2^n, lane-wise. */
-static inline void SB_FN(ext_update)(vf *M, vf *E, vf m, vf n) {
-    vf e_new = v_max(*E, n);
-    *M = v_add(v_scale(*M, v_sub(*E, e_new)), v_scale(m, v_sub(n, e_new)));
-    *E = e_new;
-}
-
 /* Lanes of (M, E) into the per-lane double pairs, then M reset; E is kept so the next block
  * accumulates at the same exponent and the flush stays a plain add. */
 static inline void SB_FN(ext_flush)(double *Md, double *Ed, vf *M, vf E) {
@@ -20,11 +13,15 @@ static inline void SB_FN(ext_flush)(double *Md, double *Ed, vf *M, vf E) {
     *M = v_set1(0.0f);
 }
 
-/* Pass "sum": (st->sum, st->sum_exp) = sum of exp(x_i) as mantissa and exponent. */
+/* Pass "sum": (st->sum, st->sum_exp) = sum of exp(x_i) as mantissa and exponent. The SB_UNROLL
+ * accumulators M[u] share one exponent vector E: each unrolled group raises E to its lanes' largest
+ * n once, rescales the accumulators by 2^(E_old - E) and adds each m * 2^(n - E), all exact
+ * powers of two. Every SB_BLOCK_ITERS groups the lanes are flushed into double (M, E) pairs. */
 static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st) {
     (void)y;
-    vf M[SB_UNROLL], E[SB_UNROLL];
-    for (int u = 0; u < SB_UNROLL; u++) { M[u] = v_set1(0.0f); E[u] = v_set1(-INFINITY); }
+    vf M[SB_UNROLL];
+    for (int u = 0; u < SB_UNROLL; u++) M[u] = v_set1(0.0f);
+    vf E = v_set1(-INFINITY);
     double Md[SB_W], Ed[SB_W];
     for (int l = 0; l < SB_W; l++) { Md[l] = 0.0; Ed[l] = -INFINITY; }
 
@@ -32,36 +29,38 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
     while (i + SB_VEC <= n) {
         size_t block_end = n - i >= (size_t)SB_BLOCK_ITERS * SB_VEC ? i + (size_t)SB_BLOCK_ITERS * SB_VEC : n;
         for (; i + SB_VEC <= block_end; i += SB_VEC) {
-            for (int u = 0; u < SB_UNROLL; u++) {
-                vf m, e;
-                v_exp_ext(v_load(x + i + u * SB_W), &m, &e);
-                SB_FN(ext_update)(&M[u], &E[u], m, e);
-            }
+            vf m[SB_UNROLL], e[SB_UNROLL];
+            for (int u = 0; u < SB_UNROLL; u++) v_exp_ext(v_load(x + i + u * SB_W), &m[u], &e[u]);
+            vf e_new = E;
+            for (int u = 0; u < SB_UNROLL; u++) e_new = v_max(e_new, e[u]);
+            vf rescale = v_scale(v_set1(1.0f), v_sub(E, e_new));
+            for (int u = 0; u < SB_UNROLL; u++) M[u] = v_fmadd(M[u], rescale, v_scale(m[u], v_sub(e[u], e_new)));
+            E = e_new;
         }
-        for (int u = 0; u < SB_UNROLL; u++) SB_FN(ext_flush)(Md, Ed, &M[u], E[u]);
+        for (int u = 1; u < SB_UNROLL; u++) M[0] = v_add(M[0], M[u]);
+        SB_FN(ext_flush)(Md, Ed, &M[0], E);
+        for (int u = 1; u < SB_UNROLL; u++) M[u] = v_set1(0.0f);
     }
-    for (; i + SB_W <= n; i += SB_W) {
+    for (; i < n; i += SB_W) {
         vf m, e;
-        v_exp_ext(v_load(x + i), &m, &e);
-        SB_FN(ext_update)(&M[0], &E[0], m, e);
+        v_exp_ext(n - i >= SB_W ? v_load(x + i) : v_load_tail(x + i, n - i), &m, &e);
+        vf e_new = v_max(E, e);
+        M[0] = v_fmadd(M[0], v_scale(v_set1(1.0f), v_sub(E, e_new)), v_scale(m, v_sub(e, e_new)));
+        E = e_new;
     }
-    if (i < n) {
-        vf m, e;
-        v_exp_ext(v_load_tail(x + i, n - i), &m, &e);
-        SB_FN(ext_update)(&M[0], &E[0], m, e);
-    }
-    SB_FN(ext_flush)(Md, Ed, &M[0], E[0]);
+    SB_FN(ext_flush)(Md, Ed, &M[0], E);
 
     double sum_m = 0.0, sum_e = -INFINITY;
     for (int l = 0; l < SB_W; l++) sb_ext_accumulate(&sum_m, &sum_e, Md[l], Ed[l]);
+    if (sum_e < SB_EXT_E_MASKED) sum_m = 0.0; /* every input was -inf (or below the clamp) */
     st->sum = sum_m;
     st->sum_exp = sum_e;
 }
 
 /* Pass "output": y_i = (m_i / M) * 2^(n_i - E), with (m_i, n_i) recomputed from x_i. */
 static void SB_FN(two_pass_output)(size_t n, const float *x, float *y, sb_state *st) {
-    /* sum = M * 2^E; M >= ~0.7 unless every input was masked (then 0 -> NaN out). */
-    const vf inv = v_set1((float)(1.0 / st->sum));
+    /* sum = M * 2^E; M >= ~0.7 unless every input was masked: then every output is NaN. */
+    const vf inv = v_set1(st->sum == 0.0 ? NAN : (float)(1.0 / st->sum));
     const vf emax = v_set1(st->sum == 0.0 ? 0.0f : (float)st->sum_exp);
 
     size_t i = 0;

@@ -27,6 +27,7 @@ static inline vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
 static inline vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
 static inline vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 static inline vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+static inline vf v_fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
 static inline void v_to_lanes(float *out, vf v) { _mm256_storeu_ps(out, v); }
 
 static inline vf sb_avx2_poly(vf t) {
@@ -50,21 +51,22 @@ static inline vf v_exp_nonpos(vf x) {
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(SB_EXP_CUTOFF), _CMP_LT_OQ), r);
 }
 
-/* exp(x) = m * 2^n for any x (two-pass). The FMA keeps x - n*ln2 exact enough for |x| up to 2^20. */
+/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK (see sb_common.h). The
+ * FMA keeps x - n*ln2 exact enough for |x| up to 2^20. */
 static inline void v_exp_ext(vf x, vf *m, vf *n) {
     vf xc = _mm256_max_ps(_mm256_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
     vf nn = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(SB_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     vf t = _mm256_fnmadd_ps(nn, _mm256_set1_ps(SB_LN2_HI), xc);
     t = _mm256_fnmadd_ps(nn, _mm256_set1_ps(SB_LN2_LO), t);
-    *m = _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(SB_EXT_X_MASK), _CMP_LT_OQ), sb_avx2_poly(t));
+    *m = sb_avx2_poly(t);
     *n = nn;
 }
 
-/* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf (NaN k also gives 0). */
+/* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf (NaN k also gives 0). The magic
+ * bias puts k + 127 in the low mantissa bits, so 2^k is those bits shifted into the exponent. */
 static inline vf v_scale(vf a, vf k) {
-    vf kc = _mm256_max_ps(k, _mm256_set1_ps(-127.0f));
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(kc), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(a, _mm256_castsi256_ps(bits));
+    vf biased = _mm256_add_ps(_mm256_max_ps(k, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(0x1.8p23f + 127.0f));
+    return _mm256_mul_ps(a, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(biased), 23)));
 }
 
 #endif

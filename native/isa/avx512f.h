@@ -24,6 +24,7 @@ static inline vf v_add(vf a, vf b) { return _mm512_add_ps(a, b); }
 static inline vf v_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
 static inline vf v_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
 static inline vf v_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+static inline vf v_fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
 static inline void v_to_lanes(float *out, vf v) { _mm512_storeu_ps(out, v); }
 
 static inline vf sb_avx512_poly(vf t) {
@@ -45,14 +46,14 @@ static inline vf v_exp_nonpos(vf x) {
     return _mm512_maskz_scalef_ps(keep, sb_avx512_poly(t), n);
 }
 
-/* exp(x) = m * 2^n for any x (two-pass); FMA reduction accurate for |x| up to 2^20. */
+/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK; FMA reduction
+ * accurate for |x| up to 2^20. */
 static inline void v_exp_ext(vf x, vf *m, vf *n) {
     vf xc = _mm512_max_ps(_mm512_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
     vf nn = sb_avx512_round(_mm512_mul_ps(xc, _mm512_set1_ps(SB_LOG2E)));
     vf t = _mm512_fnmadd_ps(nn, _mm512_set1_ps(SB_LN2_HI), xc);
     t = _mm512_fnmadd_ps(nn, _mm512_set1_ps(SB_LN2_LO), t);
-    __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(SB_EXT_X_MASK), _CMP_NLT_UQ);
-    *m = _mm512_maskz_mov_ps(keep, sb_avx512_poly(t));
+    *m = sb_avx512_poly(t);
     *n = nn;
 }
 

@@ -28,6 +28,7 @@ static inline vf v_add(vf a, vf b) { return vaddq_f32(a, b); }
 static inline vf v_sub(vf a, vf b) { return vsubq_f32(a, b); }
 static inline vf v_mul(vf a, vf b) { return vmulq_f32(a, b); }
 static inline vf v_max(vf a, vf b) { return vmaxq_f32(a, b); } /* NaN-propagating */
+static inline vf v_fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
 static inline void v_to_lanes(float *out, vf v) { vst1q_f32(out, v); }
 
 static inline vf sb_neon_poly(vf t) {
@@ -57,16 +58,14 @@ static inline void v_exp_ext(vf x, vf *m, vf *n) {
     vf nn = vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(SB_LOG2E)));
     vf t = vfmsq_f32(xc, nn, vdupq_n_f32(SB_LN2_HI));
     t = vfmsq_f32(t, nn, vdupq_n_f32(SB_LN2_LO));
-    uint32x4_t masked = vcltq_f32(x, vdupq_n_f32(SB_EXT_X_MASK));
-    *m = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(sb_neon_poly(t)), masked));
+    *m = sb_neon_poly(t);
     *n = nn;
 }
 
-/* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf. */
+/* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf (magic bias, as in avx2.h). */
 static inline vf v_scale(vf a, vf k) {
-    vf kc = vmaxq_f32(k, vdupq_n_f32(-127.0f));
-    int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(kc), vdupq_n_s32(127)), 23);
-    return vmulq_f32(a, vreinterpretq_f32_s32(bits));
+    vf biased = vaddq_f32(vmaxq_f32(k, vdupq_n_f32(-127.0f)), vdupq_n_f32(0x1.8p23f + 127.0f));
+    return vmulq_f32(a, vreinterpretq_f32_s32(vshlq_n_s32(vreinterpretq_s32_f32(biased), 23)));
 }
 
 #endif

@@ -22,6 +22,7 @@ static inline vf v_sub(vf a, vf b) { return a - b; }
 static inline vf v_mul(vf a, vf b) { return a * b; }
 /* max that returns b when either is NaN, like x86 maxps(a, b) */
 static inline vf v_max(vf a, vf b) { return a > b ? a : b; }
+static inline vf v_fmadd(vf a, vf b, vf c) { return a * b + c; } /* two roundings: no FMA here */
 static inline void v_to_lanes(float *out, vf v) { *out = v; }
 
 static inline float sb_bits_to_float(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
@@ -49,21 +50,22 @@ static inline vf v_exp_nonpos(vf x) {
     return x < SB_EXP_CUTOFF ? 0.0f : r;
 }
 
-/* exp(x) = m * 2^n with m in [~0.7, ~1.42] and n integer-valued, for any x (two-pass). */
+/* exp(x) = m * 2^n with m in [~0.7, ~1.42] and n integer-valued, for any x (two-pass), x clamped
+ * below at SB_EXT_X_MASK. */
 static inline void v_exp_ext(vf x, vf *m, vf *n) {
     float xc = x < SB_EXT_X_MASK ? SB_EXT_X_MASK : x; /* NaN passes through */
     double d = (double)xc;
     const double magic = 0x1.8p52;
     double nd = (d * 0x1.71547652b82fep0 + magic) - magic;
     float t = (float)(d - nd * 0x1.62e42fefa39efp-1);
-    *m = x < SB_EXT_X_MASK ? 0.0f : sb_exp_poly(t);
+    *m = sb_exp_poly(t);
     *n = (float)nd;
 }
 
-/* a * 2^k for integer-valued k <= 0 (0 when k < -126 or k = -inf). */
+/* a * 2^k for integer-valued k <= 0 (0 when k < -126 or k = -inf; magic bias, as in avx2.h). */
 static inline vf v_scale(vf a, vf k) {
     float kc = k > -127.0f ? k : -127.0f; /* also maps NaN to -127: a NaN in a stays NaN */
-    return a * sb_bits_to_float((uint32_t)((int32_t)kc + 127) << 23);
+    return a * sb_bits_to_float(sb_float_to_bits(kc + (0x1.8p23f + 127.0f)) << 23);
 }
 
 #endif

@@ -28,6 +28,7 @@ static inline vf v_add(vf a, vf b) { return _mm_add_ps(a, b); }
 static inline vf v_sub(vf a, vf b) { return _mm_sub_ps(a, b); }
 static inline vf v_mul(vf a, vf b) { return _mm_mul_ps(a, b); }
 static inline vf v_max(vf a, vf b) { return _mm_max_ps(a, b); }
+static inline vf v_fmadd(vf a, vf b, vf c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
 static inline void v_to_lanes(float *out, vf v) { _mm_storeu_ps(out, v); }
 
 static inline vf sb_sse2_poly(vf t) {
@@ -57,7 +58,7 @@ static inline void sb_sse2_reduce_pd(__m128d d, __m128d *n, __m128d *t) {
     *t = _mm_sub_pd(d, _mm_mul_pd(*n, _mm_set1_pd(0x1.62e42fefa39efp-1)));
 }
 
-/* exp(x) = m * 2^n for any x (two-pass), reduced in double. */
+/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK, reduced in double. */
 static inline void v_exp_ext(vf x, vf *m, vf *n) {
     vf xc = _mm_max_ps(_mm_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
     __m128d nlo, tlo, nhi, thi;
@@ -65,14 +66,13 @@ static inline void v_exp_ext(vf x, vf *m, vf *n) {
     sb_sse2_reduce_pd(_mm_cvtps_pd(_mm_movehl_ps(xc, xc)), &nhi, &thi);
     vf t = _mm_movelh_ps(_mm_cvtpd_ps(tlo), _mm_cvtpd_ps(thi));
     *n = _mm_movelh_ps(_mm_cvtpd_ps(nlo), _mm_cvtpd_ps(nhi));
-    *m = _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(SB_EXT_X_MASK)), sb_sse2_poly(t));
+    *m = sb_sse2_poly(t);
 }
 
-/* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf. */
+/* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf (magic bias, as in avx2.h). */
 static inline vf v_scale(vf a, vf k) {
-    vf kc = _mm_max_ps(k, _mm_set1_ps(-127.0f));
-    __m128i bits = _mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(kc), _mm_set1_epi32(127)), 23);
-    return _mm_mul_ps(a, _mm_castsi128_ps(bits));
+    vf biased = _mm_add_ps(_mm_max_ps(k, _mm_set1_ps(-127.0f)), _mm_set1_ps(0x1.8p23f + 127.0f));
+    return _mm_mul_ps(a, _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(biased), 23)));
 }
 
 #endif
