@@ -9,7 +9,10 @@
 #include "algorithms/online.h"
 
 static const sb_kernel_entry sb_kernels[] = {
-#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, rfo, exps, max_abs_x) {name, SB_FN(ident), SB_FN(ident##_twin)},
+#define SB_ALGORITHM(name, ident, passes, read_x, read_y, write_y, rfo, exps, max_abs_x) \
+    {name, "", SB_FN(ident), SB_FN(ident##_twin)},                                      \
+    {name, "temporal", SB_FN(ident##_temporal), SB_FN(ident##_twin_temporal)},          \
+    {name, "nt", SB_FN(ident##_nt), SB_FN(ident##_twin_nt)},
 #include "kernels.def"
 #undef SB_ALGORITHM
 };

@@ -16,8 +16,9 @@ typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
 
 typedef struct {
     const char *algorithm; /* name from kernels.def */
+    const char *variant;   /* "" (stores chosen by size), "temporal" or "nt" (non-temporal stores) */
     sb_softmax_fn kernel;
-    sb_softmax_fn twin;    /* its traffic twin (algorithms/twins.h) */
+    sb_softmax_fn twin;    /* its traffic twin (algorithms/twins.h), with the same stores */
 } sb_kernel_entry;
 
 /* What one pass of an algorithm hands to the next. */

@@ -7,24 +7,55 @@ import numpy as np
 from softbench.errors import InputError
 
 
-def kernel(algorithm: str, isa: str):
-    """(cffi function pointer, module) for an algorithm on an ISA this host runs ("auto" allowed)."""
+VARIANTS = ("temporal", "nt")  # forced store kinds; None: chosen by size (non-temporal past the LLC)
+
+
+def check_variant(variant: str | None) -> str | None:
+    if variant in (None, "", "auto"):
+        return None
+    if variant not in VARIANTS:
+        raise InputError(f"unknown variant {variant!r}; choose one of: auto, {', '.join(VARIANTS)}")
+    return variant
+
+
+def kernel(algorithm: str, isa: str, variant: str | None = None):
+    """(cffi function pointer, module) for an algorithm on an ISA this host runs ("auto" allowed).
+
+    variant None picks normal or non-temporal output stores by size; "temporal"/"nt" force one."""
     from softbench import build
     from softbench import isa as isa_mod
     from softbench.kernels import check_algorithm
 
     check_algorithm(algorithm)
+    variant = check_variant(variant)
     name = isa_mod.resolve(isa)
     module = build.load(name)
-    return module.kernels[algorithm], module
+    return (module.variants[(algorithm, variant)][0] if variant else module.kernels[algorithm]), module
 
 
-def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None) -> np.ndarray:
+def auto_kernel(n: int, isa_name: str):
+    """(cffi function pointer, algorithm) that algorithm="auto" runs for n elements on an ISA this
+    host runs: the fastest measured for n by the last `softbench tune` on this machine, else the
+    default rule (softbench.tuning.DEFAULT_RULE)."""
+    from softbench import build, tuning
+
+    alg = tuning.choose(n, isa_name)
+    return build.load(isa_name).kernels[alg], alg
+
+
+def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant: str | None = None) -> np.ndarray:
     """y = exp(x) / sum(exp(x)) for a 1-D C-contiguous float32 array, by one of softbench's kernels.
+
+    ``algorithm="auto"`` picks, for len(x), the algorithm the last `softbench tune` on this machine
+    measured fastest on that ISA (read once from the tuning file and cached); without a tuning
+    file, or with one from another machine or softbench version, the default rule: three-pass-reload
+    while input and output fit in the last-level cache, two-pass beyond.
 
     ``isa="auto"`` picks the best ISA this host runs. ``out`` may be a separate float32 array of
     the same length or ``x`` itself (in place); other overlaps are refused. Masked entries (-inf)
     give exactly 0; a row that is all -inf, or holds NaN or +inf, gives NaN everywhere.
+    ``variant`` forces the output stores ("temporal" or "nt", non-temporal); by default they are
+    non-temporal once the input reaches the last-level cache's size.
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy.ndarray of float32, got {type(x).__name__}")
@@ -41,7 +72,19 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None) -> np.n
             raise ValueError("out is read-only")
         if out.ctypes.data != x.ctypes.data and np.may_share_memory(out, x):
             raise ValueError("out overlaps x without being x; pass out=x for in place, or a separate array")
-    fn, module = kernel(algorithm, isa)
+    if algorithm == "auto":
+        from softbench import build
+        from softbench import isa as isa_mod
+
+        name = isa_mod.resolve(isa)
+        fn, module = auto_kernel(x.size, name)[0], build.load(name)
+    else:
+        try:
+            fn, module = kernel(algorithm, isa, variant)
+        except InputError as exc:
+            if str(exc).startswith("unknown algorithm"):
+                raise InputError(f"{exc}, or 'auto' (the fastest measured here for len(x))") from None
+            raise
     n = x.size
     if n:
         ffi = module.ffi

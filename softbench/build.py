@@ -30,7 +30,7 @@ BUILD_FORMAT = 1
 
 CDEF_COMMON = """
 typedef void (*sb_softmax_fn)(size_t n, const float *x, float *y);
-typedef struct { const char *algorithm; sb_softmax_fn kernel; sb_softmax_fn twin; } sb_kernel_entry;
+typedef struct { const char *algorithm; const char *variant; sb_softmax_fn kernel; sb_softmax_fn twin; } sb_kernel_entry;
 typedef struct { const char *name; sb_softmax_fn kernel; int read_bytes, write_bytes; } sb_stream_entry;
 typedef struct { float max; double sum; double sum_exp; } sb_state;
 typedef void (*sb_pass_fn)(size_t n, const float *x, float *y, sb_state *st);
@@ -41,6 +41,7 @@ typedef struct {
 """
 CDEF_TABLE = """
 const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);
+extern size_t sb_nt_min_bytes__{isa};
 const sb_stream_entry *sb_stream_table__{isa}(size_t *count);
 const sb_pass_entry *sb_pass_table__{isa}(size_t *count);
 void sb_exp_nonpos_array__{isa}(size_t n, const float *x, float *y);
@@ -58,6 +59,14 @@ typedef struct {
     int neon;
 } sb_cpu_features;
 void sb_cpu_probe(sb_cpu_features *out);
+typedef struct { int count; int fds[8]; uint64_t ids[8]; int leader; } sb_perf_group;
+int sb_perf_open(sb_perf_group *g, int count, const uint32_t *types, const uint64_t *configs, const int *optional, int *failed);
+int sb_perf_reset_enable(sb_perf_group *g);
+int sb_perf_disable(sb_perf_group *g);
+int sb_perf_read(sb_perf_group *g, uint64_t *values, uint64_t *time_enabled, uint64_t *time_running);
+void sb_perf_close(sb_perf_group *g);
+double sb_perf_time_calls(sb_perf_group *g, sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz);
+double sb_perf_time_pass_calls(sb_perf_group *g, sb_pass_fn fn, size_t n, const float *x, float *y, const sb_state *st, uint64_t calls, int ftz_daz);
 """
 
 # The harness (timing loop, FTZ/DAZ, CPU probe) rides in the scalar module: baseline flags only.
@@ -124,6 +133,7 @@ def sources_for(isa: str) -> list[Path]:
     units = [root / "kernels" / f"{isa}.c"]
     if isa == HARNESS_ISA:
         units.append(root / "harness.c")
+        units.append(root / "perf_counters.c")  # hardware counters (perf_event_open) for `profile`
     return units
 
 
@@ -172,6 +182,8 @@ class BuiltModule:
     ffi: object = field(repr=False, default=None)
     kernels: dict = field(repr=False, default_factory=dict)  # algorithm name -> cffi function pointer
     twins: dict = field(repr=False, default_factory=dict)  # algorithm name -> its traffic twin
+    # (algorithm, variant) -> (kernel, twin); variant "temporal" or "nt" forces the store kind
+    variants: dict = field(repr=False, default_factory=dict)
     streams: dict = field(repr=False, default_factory=dict)  # "read"/"write"/"copy"/"scale" -> (fn, read B, write B)
     passes: dict = field(repr=False, default_factory=dict)  # algorithm -> [Pass, ...] in execution order
 
@@ -284,8 +296,13 @@ def load(isa: str) -> BuiltModule:
             f"the cached kernel module {module.path} cannot be loaded ({exc}); delete {module.path.parent} and run again"
         ) from None
     module.lib, module.ffi = lib, ffi
-    module.kernels = {ffi.string(table[i].algorithm).decode(): table[i].kernel for i in range(count[0])}
-    module.twins = {ffi.string(table[i].algorithm).decode(): table[i].twin for i in range(count[0])}
+    for i in range(count[0]):
+        alg, variant = ffi.string(table[i].algorithm).decode(), ffi.string(table[i].variant).decode()
+        if variant:
+            module.variants[(alg, variant)] = (table[i].kernel, table[i].twin)
+        else:  # the size-selected entry: what softbench.softmax and `run` use by default
+            module.kernels[alg], module.twins[alg] = table[i].kernel, table[i].twin
+    set_nt_min_bytes(module, nt_min_bytes())
     streams = getattr(lib, f"sb_stream_table__{isa}")(count)
     module.streams = {
         ffi.string(streams[i].name).decode(): (streams[i].kernel, streams[i].read_bytes, streams[i].write_bytes)
@@ -299,6 +316,20 @@ def load(isa: str) -> BuiltModule:
         module.passes.setdefault(p.algorithm, []).append(p)
     _loaded[isa] = module
     return module
+
+
+def nt_min_bytes() -> int:
+    """Input size from which the size-selected kernels use non-temporal output stores: the
+    last-level cache size (then input and output together are at least twice the cache, and a
+    normal store's read-for-ownership only costs bandwidth). Never, when the cache is unknown."""
+    from softbench import machine
+
+    llc = machine.last_level_cache_bytes(machine.collect_caches())
+    return int(llc) if llc else (1 << 64) - 1
+
+
+def set_nt_min_bytes(module: BuiltModule, threshold: int) -> None:
+    setattr(module.lib, f"sb_nt_min_bytes__{module.isa}", threshold)
 
 
 def clear_cache() -> int:

@@ -143,6 +143,7 @@ def run_cmd(
     repetitions: Optional[int] = typer.Option(None, "--repetitions", "-r", help="Samples per point (>= 5)."),
     min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample (the loop of calls is calibrated to last at least this)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
+    variants: Optional[str] = typer.Option(None, "--variants", help="Comma-separated store variants to measure: auto (by size: non-temporal past the LLC; the default), temporal, nt."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json); never overwritten."),
     json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
 ) -> None:
@@ -158,7 +159,7 @@ def run_cmd(
     from softbench.reporters import terminal
 
     plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes,
-                            repetitions=repetitions, min_time=min_time, seed=seed)  # fmt: skip
+                            repetitions=repetitions, min_time=min_time, seed=seed, variants=variants)  # fmt: skip
     err_console = _console(stderr=True)
     with terminal.RunProgress(err_console) as progress:
         terminal.print_plan(err_console, plan)

@@ -96,12 +96,22 @@ class Item:
     name: str  # algorithm or stream kernel name
     isa: str
     fn: Any
+    variant: str | None = None  # forced store kind ("temporal", "nt"); None: chosen by size
     calls: int = 1
     samples: list[float] = field(default_factory=list)
 
     @property
+    def key(self) -> str:
+        return kernel_label(self.name, self.isa, self.variant)
+
+    @property
     def label(self) -> str:
-        return f"{self.name}/{self.isa}" + (" (twin)" if self.kind == "twin" else "")
+        return self.key + (" (twin)" if self.kind == "twin" else "")
+
+
+def kernel_label(algorithm: str, isa: str, variant: str | None = None) -> str:
+    """"two-pass/avx2" or "two-pass[nt]/avx2": how runs, failures and progress name a kernel."""
+    return f"{algorithm}{f'[{variant}]' if variant else ''}/{isa}"
 
 
 @dataclass
@@ -140,7 +150,7 @@ def reference_check(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, exac
 
 def measure_point(
     n: int,
-    kernels: list[tuple[str, str, Any, Any]],  # (algorithm, isa, kernel fn, twin fn)
+    kernels: list[tuple[str, str, str | None, Any, Any]],  # (algorithm, isa, variant, kernel fn, twin fn)
     streams: list[tuple[str, str, Any, int, int]],  # (name, isa, fn, read B, write B)
     timer: Timer,
     *,
@@ -161,8 +171,8 @@ def measure_point(
     # touched now so that first-touch page faults are not timed
     y = np.zeros(n, np.float32)
     y_twin = np.zeros(n, np.float32)
-    items = [Item("kernel", a, i, fn) for a, i, fn, _ in kernels]
-    items += [Item("twin", a, i, tw) for a, i, _, tw in kernels]
+    items = [Item("kernel", a, i, fn, v) for a, i, v, fn, _ in kernels]
+    items += [Item("twin", a, i, tw, v) for a, i, v, _, tw in kernels]
     items += [Item("stream", s, i, fn) for s, i, fn, _, _ in streams]
 
     def out_for(item: Item) -> np.ndarray:
@@ -183,7 +193,7 @@ def measure_point(
 
     result = PointResult([], [], [], [])
     regime_name = regime(n, levels)
-    twin_of = {it.name + "/" + it.isa: it for it in items if it.kind == "twin"}
+    twin_of = {it.key: it for it in items if it.kind == "twin"}
     table = algorithms()
     for item in items:
         if item.kind != "kernel":
@@ -192,11 +202,11 @@ def measure_point(
         timer.time(item.fn, n, x, y, 1)
         err, problem = reference_check(x, y, rng)
         if problem:
-            result.failures.append((item.label, f"wrong output at n={n}: {problem}"))
+            result.failures.append((item.key, f"wrong output at n={n}: {problem}"))
             continue
         per_elem = np.asarray(item.samples) / (item.calls * n)
         summary = stats.summarize(per_elem)
-        twin = twin_of[item.name + "/" + item.isa]
+        twin = twin_of[item.key]
         twin_per_elem = np.asarray(twin.samples) / (twin.calls * n)
         twin_median = float(np.median(twin_per_elem))
         alg = table[item.name]
@@ -220,6 +230,7 @@ def measure_point(
             "twin_ns_per_element": twin_median,
             "twin_samples_ns": twin.samples,
             "twin_calls_per_sample": twin.calls,
+            **({"variant": item.variant} if item.variant else {}),
             **({"cpu": cpu} if cpu is not None else {}),
         })
     for item, (_, _, _, rb, wb) in zip([it for it in items if it.kind == "stream"], streams):

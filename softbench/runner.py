@@ -25,19 +25,24 @@ class Plan:
     skipped_isas: dict[str, str]
     algorithms: list[str]
     stream_isa: str
+    # store variants to measure: None = chosen by size (the default kernels), "temporal", "nt"
+    variants: list = field(default_factory=lambda: [None])
 
     def total_work(self) -> float:
         """Relative cost of the whole run, for an ETA that is not fooled by the large sizes."""
         return sum(self.point_work(n) for n in self.sizes)
 
     def point_work(self, n: int) -> float:
-        items = 2 * len(self.isas) * len(self.algorithms) + 4
+        items = 2 * len(self.isas) * len(self.algorithms) * len(self.variants) + 4
         per_sample = max(self.suite.min_time, n * 2e-9)
         return items * (self.suite.repetitions + self.suite.warmup + 2) * per_sample
 
 
-def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None) -> Plan:
-    """The suite (built-in name or path) with command-line overrides, resolved for this host."""
+def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None,
+              variants=None) -> Plan:
+    """The suite (built-in name or path) with command-line overrides, resolved for this host.
+
+    variants: comma-separated store variants ("auto", "temporal", "nt"); default auto only."""
     import psutil
 
     from softbench import isa as isa_mod
@@ -59,7 +64,17 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
         skipped_isas={i: status[i].reason if i in status else "unknown ISA" for i in selection.skipped},
         algorithms=list(suite.algorithms),
         stream_isa=isa_mod.best(),
+        variants=_parse_variants(variants),
     )
+
+
+def _parse_variants(text) -> list:
+    from softbench.api import check_variant
+
+    if not text:
+        return [None]
+    names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    return list(dict.fromkeys(check_variant(v) for v in names)) or [None]
 
 
 @dataclass
@@ -115,7 +130,7 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
 
 def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress) -> None:
     from softbench import build, verify
-    from softbench.measure import measure_point, reliability_warnings
+    from softbench.measure import kernel_label, measure_point, reliability_warnings
     from softbench.results import ResultWriter
 
     # never overwrite: a file already there may hold measurements
@@ -132,16 +147,19 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
         for isa_name in plan.isas:
             module = build.load(isa_name)
             for alg in plan.algorithms:
-                progress.describe(f"verifying {alg}/{isa_name}")
-                writer.set_in_progress(f"verifying {alg}/{isa_name}")
-                report = verify.verify_kernel(alg, isa_name, large=False, seed=plan.suite.seed)
-                if not report.passed:
-                    first = report.failures[0]
-                    writer.fail(f"{alg}/{isa_name}", f"failed verification: {first.case}: {first.detail}",
-                                failed_cases=len(report.failures))  # fmt: skip
-                    progress.message(f"{alg}/{isa_name} failed verification ({first.case}: {first.detail}); not timed")
-                    continue
-                kernels.append((alg, isa_name, module.kernels[alg], module.twins[alg]))
+                for variant in plan.variants:
+                    label = kernel_label(alg, isa_name, variant)
+                    progress.describe(f"verifying {label}")
+                    writer.set_in_progress(f"verifying {label}")
+                    report = verify.verify_kernel(alg, isa_name, large=False, seed=plan.suite.seed, variant=variant)
+                    if not report.passed:
+                        first = report.failures[0]
+                        writer.fail(label, f"failed verification: {first.case}: {first.detail}",
+                                    failed_cases=len(report.failures))  # fmt: skip
+                        progress.message(f"{label} failed verification ({first.case}: {first.detail}); not timed")
+                        continue
+                    fn, twin = module.variants[(alg, variant)] if variant else (module.kernels[alg], module.twins[alg])
+                    kernels.append((alg, isa_name, variant, fn, twin))
         writer.set_in_progress(None)
         smod = build.load(plan.stream_isa)
         streams = [(name, plan.stream_isa, fn, rb, wb) for name, (fn, rb, wb) in smod.streams.items()]
@@ -168,8 +186,7 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
             for label, message in point.failures:
                 writer.fail(label, message, n=n)
                 progress.message(f"{label}: {message}; no figure recorded, dropped from the rest of the run")
-                alg, isa_name = label.split("/")
-                kernels = [k for k in kernels if (k[0], k[1]) != (alg, isa_name)]
+                kernels = [k for k in kernels if kernel_label(k[0], k[1], k[2]) != label]
             writer.set_in_progress(None)
         noisy = [(label, s) for label, s in _spreads(outcome.records) if s > 0.10]
         if noisy:
@@ -185,14 +202,15 @@ def _spreads(records):
 
     for r in records:
         per = np.asarray(r["samples_ns"]) / (r["calls_per_sample"] * r["n"])
-        yield f"{r['algorithm']}/{r['isa']} n={r['n']}", stats.summarize(per)["rel_spread"]
+        yield f"{r['algorithm']}{f'[{v}]' if (v := r.get('variant')) else ''}/{r['isa']} n={r['n']}", stats.summarize(per)["rel_spread"]
 
 
 def summarize_by_regime(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per (algorithm, isa, regime): medians over the sizes in that regime, for the summary table."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
-        groups.setdefault((r["algorithm"], r["isa"], r["regime"]), []).append(r)
+        alg = r["algorithm"] + (f"[{r['variant']}]" if r.get("variant") else "")
+        groups.setdefault((alg, r["isa"], r["regime"]), []).append(r)
     order = {"L1": 0, "L2": 1, "L3": 2, "transition": 3, "DRAM": 4, "unknown": 5}
     rows = []
     for (alg, isa_name, reg), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], order.get(kv[0][2], 9))):

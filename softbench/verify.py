@@ -200,12 +200,12 @@ def _aligned_view(buf: np.ndarray, guard: int, offset: int, n: int) -> np.ndarra
     return buf[start : start + n]
 
 
-def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0) -> KernelReport:
+def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0, variant: str | None = None) -> KernelReport:
     from softbench.api import kernel
     from softbench.build import load
     from softbench.kernels import ISAS, algorithms
 
-    fn, module = kernel(algorithm, isa)
+    fn, module = kernel(algorithm, isa, variant)
     report = KernelReport(algorithm, isa)
     alg = algorithms()[algorithm]
     for case in cases(ISAS[isa].lanes, unroll_of(isa), alg.max_abs_x, large=large):

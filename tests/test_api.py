@@ -98,3 +98,14 @@ def test_isa_decision_from_cpu_flags():
     arm = status_from_features({"neon": 1}, "aarch64")
     assert arm["neon"].runs and arm["scalar"].runs and not arm["avx2"].runs
     assert [n for n in ISAS if arm[n].runs] == ["neon", "scalar"]
+
+
+@pytest.mark.parametrize("variant", [None, "auto", "temporal", "nt"])
+def test_store_variants_are_selectable_by_name(variant):
+    x = np.random.default_rng(2).standard_normal(5000).astype(np.float32)
+    np.testing.assert_allclose(softbench.softmax(x, "three-pass-reload", variant=variant), ref(x), rtol=1e-5)
+
+
+def test_unknown_variant_names_the_choices():
+    with pytest.raises(ValueError, match="temporal, nt"):
+        softbench.softmax(np.zeros(8, np.float32), variant="streaming")

@@ -94,3 +94,30 @@ def test_masked_entries_are_exact_zeros_and_rest_matches_unmasked_softmax():
         expected = softbench.softmax(x[~mask].copy(), alg)
         np.testing.assert_allclose(y[~mask], expected, rtol=2e-6)
         assert abs(float(y.sum(dtype=np.float64)) - 1.0) < 1e-5
+
+
+@pytest.mark.parametrize("variant", ["temporal", "nt"])
+@pytest.mark.parametrize("alg,isa_name", KERNELS, ids=IDS)
+def test_store_variants_on_tails_and_misaligned_outputs(alg, isa_name, variant):
+    """The forced store variants: non-temporal stores need an aligned output, so every tail length
+    and every misalignment (where the aligning head is written first) is checked."""
+    mod = build.load(isa_name)
+    fn = mod.variants[(alg, variant)][0]
+    cases = [c for c in _cases(isa_name, alg, large=False) if c.name.startswith(("tail", "misaligned", "-inf mask", "all -inf"))]
+    failures = [f"{c.name}: {r.detail}" for c in cases if not (r := verify.run_case(fn, mod.ffi, c)).passed]
+    assert not failures, failures
+
+
+def test_size_selected_kernels_switch_to_nt_stores_past_the_llc():
+    """The default kernel is the nt variant from sb_nt_min_bytes on: set the threshold low and the
+    default kernel must write exactly what the nt variant writes (and the temporal one below it)."""
+    mod = build.load(isa.best())
+    x = np.random.default_rng(5).standard_normal(10_000).astype(np.float32)
+    outs = {}
+    for threshold in (4, 1 << 62):
+        build.set_nt_min_bytes(mod, threshold)
+        y = np.empty_like(x)
+        mod.kernels["two-pass"](x.size, mod.ffi.cast("const float *", x.ctypes.data), mod.ffi.cast("float *", y.ctypes.data))
+        outs[threshold] = y
+    build.set_nt_min_bytes(mod, build.nt_min_bytes())
+    np.testing.assert_allclose(outs[4], outs[1 << 62], rtol=1e-6)

@@ -6,6 +6,10 @@
 
 #define SB_VEC (SB_W * SB_UNROLL)
 
+/* Input size (bytes) from which the size-selected kernels use non-temporal output stores. SIZE_MAX
+ * (never) until softbench sets it from this machine's last-level cache (build.load). */
+size_t SB_FN(nt_min_bytes) = SIZE_MAX;
+
 /* Horizontal max of the lanes (NaN may or may not survive: a NaN input poisons the sum anyway). */
 static inline float SB_FN(hmax)(vf v) {
     float lanes[SB_W];
@@ -20,6 +24,22 @@ static inline void SB_FN(flush_sum)(double *total, vf v) {
     float lanes[SB_W];
     v_to_lanes(lanes, v);
     for (int i = 0; i < SB_W; i++) *total += (double)lanes[i];
+}
+
+/* Output stores: normal, or non-temporal (the "nt" variants, for rows far out of cache: no
+ * read-for-ownership, and the output does not evict the input). `nt` is a compile-time constant
+ * in every caller, so each pass is compiled twice rather than testing it in its loop. */
+static inline void SB_FN(store_y)(float *p, vf v, const int nt) {
+    if (nt) v_stream(p, v);
+    else v_store(p, v);
+}
+
+/* Elements to write with one partial vector before y + head is aligned for v_stream (0 if !nt). */
+static inline size_t SB_FN(stream_head)(const float *y, size_t n, const int nt) {
+    if (!nt) return 0;
+    size_t off = (size_t)((uintptr_t)y % SB_STREAM_ALIGN) / sizeof(float);
+    size_t head = off ? (size_t)SB_W - off : 0;
+    return head < n ? head : n;
 }
 
 /* Pass "max": st->max = max(x). Trivial arithmetic: it is its own traffic twin. */
@@ -39,18 +59,23 @@ static void SB_FN(pass_max)(size_t n, const float *x, float *y, sb_state *st) {
 /* s = sum exp(x_i - max); with store, also y_i = exp(x_i - max) (the reloading variant).
  * Partial sums are flushed into double every SB_BLOCK_ITERS iterations. Inlined into the two
  * passes below with a constant `store`, so neither tests it in its loop. */
-static inline double SB_FN(sumexp)(size_t n, const float *x, float *y, float max, const int store) {
+static inline double SB_FN(sumexp)(size_t n, const float *x, float *y, float max, const int store, const int nt) {
     const vf vmax = v_set1(max);
     vf acc[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
     double total = 0.0;
-    size_t i = 0;
+    size_t i = store ? SB_FN(stream_head)(y, n, nt) : 0;
+    if (i) {
+        vf e = v_exp_nonpos(v_sub(v_load_tail(x, i), vmax));
+        v_store_tail(y, e, i);
+        acc[0] = e;
+    }
     while (i + SB_VEC <= n) {
         size_t block_end = n - i >= (size_t)SB_BLOCK_ITERS * SB_VEC ? i + (size_t)SB_BLOCK_ITERS * SB_VEC : n;
         for (; i + SB_VEC <= block_end; i += SB_VEC) {
             for (int u = 0; u < SB_UNROLL; u++) {
                 vf e = v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax));
-                if (store) v_store(y + i + u * SB_W, e);
+                if (store) SB_FN(store_y)(y + i + u * SB_W, e, nt);
                 acc[u] = v_add(acc[u], e);
             }
         }
@@ -60,7 +85,7 @@ static inline double SB_FN(sumexp)(size_t n, const float *x, float *y, float max
     }
     for (; i + SB_W <= n; i += SB_W) {
         vf e = v_exp_nonpos(v_sub(v_load(x + i), vmax));
-        if (store) v_store(y + i, e);
+        if (store) SB_FN(store_y)(y + i, e, nt);
         acc[0] = v_add(acc[0], e);
     }
     if (i < n) {
@@ -69,42 +94,59 @@ static inline double SB_FN(sumexp)(size_t n, const float *x, float *y, float max
         acc[0] = v_add(acc[0], e);
     }
     SB_FN(flush_sum)(&total, acc[0]);
+    if (store && nt) v_stream_fence();
     return total;
 }
 
 /* Pass "sum-exp": st->sum = sum exp(x_i - st->max), nothing stored. */
 static void SB_FN(pass_sumexp)(size_t n, const float *x, float *y, sb_state *st) {
-    st->sum = SB_FN(sumexp)(n, x, y, st->max, 0);
+    st->sum = SB_FN(sumexp)(n, x, y, st->max, 0, 0);
 }
 
 /* Pass "store-exp": y_i = exp(x_i - st->max) stored, st->sum their sum. */
 static void SB_FN(pass_storeexp)(size_t n, const float *x, float *y, sb_state *st) {
-    st->sum = SB_FN(sumexp)(n, x, y, st->max, 1);
+    st->sum = SB_FN(sumexp)(n, x, y, st->max, 1, 0);
 }
 
 /* Pass "exp-scale": y_i = exp(x_i - st->max) / st->sum. */
-static void SB_FN(pass_expscale)(size_t n, const float *x, float *y, sb_state *st) {
+static inline void SB_FN(expscale)(size_t n, const float *x, float *y, const sb_state *st, const int nt) {
     const vf vmax = v_set1(st->max), vscale = v_set1((float)(1.0 / st->sum));
-    size_t i = 0;
+    size_t i = SB_FN(stream_head)(y, n, nt);
+    if (i) v_store_tail(y, v_mul(v_exp_nonpos(v_sub(v_load_tail(x, i), vmax)), vscale), i);
     for (; i + SB_VEC <= n; i += SB_VEC)
         for (int u = 0; u < SB_UNROLL; u++)
-            v_store(y + i + u * SB_W, v_mul(v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax)), vscale));
+            SB_FN(store_y)(y + i + u * SB_W, v_mul(v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax)), vscale), nt);
     for (; i + SB_W <= n; i += SB_W)
-        v_store(y + i, v_mul(v_exp_nonpos(v_sub(v_load(x + i), vmax)), vscale));
+        SB_FN(store_y)(y + i, v_mul(v_exp_nonpos(v_sub(v_load(x + i), vmax)), vscale), nt);
     if (i < n)
         v_store_tail(y + i, v_mul(v_exp_nonpos(v_sub(v_load_tail(x + i, n - i), vmax)), vscale), n - i);
+    if (nt) v_stream_fence();
 }
+static void SB_FN(pass_expscale)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(expscale)(n, x, y, st, 0); }
 
 /* Pass "scale": y_i *= 1 / st->sum, in place. Trivial arithmetic: it is its own twin. */
-static void SB_FN(pass_scale)(size_t n, const float *x, float *y, sb_state *st) {
-    (void)x;
+static inline void SB_FN(scale)(size_t n, float *y, const sb_state *st, const int nt) {
     const vf vscale = v_set1((float)(1.0 / st->sum));
-    size_t i = 0;
+    size_t i = SB_FN(stream_head)(y, n, nt);
+    if (i) v_store_tail(y, v_mul(v_load_tail(y, i), vscale), i);
     for (; i + SB_VEC <= n; i += SB_VEC)
-        for (int u = 0; u < SB_UNROLL; u++) v_store(y + i + u * SB_W, v_mul(v_load(y + i + u * SB_W), vscale));
-    for (; i + SB_W <= n; i += SB_W) v_store(y + i, v_mul(v_load(y + i), vscale));
+        for (int u = 0; u < SB_UNROLL; u++) SB_FN(store_y)(y + i + u * SB_W, v_mul(v_load(y + i + u * SB_W), vscale), nt);
+    for (; i + SB_W <= n; i += SB_W) SB_FN(store_y)(y + i, v_mul(v_load(y + i), vscale), nt);
     if (i < n) v_store_tail(y + i, v_mul(v_load_tail(y + i, n - i), vscale), n - i);
+    if (nt) v_stream_fence();
 }
+static void SB_FN(pass_scale)(size_t n, const float *x, float *y, sb_state *st) { (void)x; SB_FN(scale)(n, y, st, 0); }
+
+/* An algorithm defined as <ident>_impl(n, x, y, nt) gets its three entry points: <ident>_temporal
+ * (normal stores), <ident>_nt (non-temporal output stores) and <ident>, which picks by size: nt
+ * once the input reaches sb_nt_min_bytes__<isa> (set by softbench from the last-level cache). */
+#define SB_DEFINE_VARIANTS(ident)                                                                 \
+    static void SB_FN(ident##_temporal)(size_t n, const float *x, float *y) { SB_FN(ident##_impl)(n, x, y, 0); } \
+    static void SB_FN(ident##_nt)(size_t n, const float *x, float *y) { SB_FN(ident##_impl)(n, x, y, 1); }       \
+    static void SB_FN(ident)(size_t n, const float *x, float *y) {                                \
+        if (n * sizeof(float) >= SB_FN(nt_min_bytes)) SB_FN(ident##_nt)(n, x, y);                 \
+        else SB_FN(ident##_temporal)(n, x, y);                                                     \
+    }
 
 /* The ISA's exp on its own, over an array, so `verify` can measure its error in ULP. */
 void SB_FN(exp_nonpos_array)(size_t n, const float *x, float *y) {

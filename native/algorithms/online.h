@@ -63,12 +63,13 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
     st->sum = total;
 }
 
-static void SB_FN(online)(size_t n, const float *x, float *y) {
+static inline void SB_FN(online_impl)(size_t n, const float *x, float *y, const int nt) {
     if (n == 0) return;
     sb_state st;
     SB_FN(online_sum)(n, x, y, &st);
-    SB_FN(pass_expscale)(n, x, y, &st);
+    SB_FN(expscale)(n, x, y, &st, nt);
 }
+SB_DEFINE_VARIANTS(online)
 
 #define SB_PASSES_online                                                                      \
     {"online", "sum", SB_FN(online_sum), SB_FN(twin_sum), 4, 0, 0},                           \

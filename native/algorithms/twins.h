@@ -20,19 +20,24 @@ static void SB_FN(twin_sum)(size_t n, const float *x, float *y, sb_state *st) {
 }
 
 /* read x, write y = x, add: the twin of the reloading variant's "store exp and sum" pass */
-static void SB_FN(twin_copy_sum)(size_t n, const float *x, float *y, sb_state *st) {
+static inline void SB_FN(copy_sum)(size_t n, const float *x, float *y, sb_state *st, const int nt) {
     vf acc[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
-    size_t i = 0;
+    size_t i = SB_FN(stream_head)(y, n, nt);
+    if (i) {
+        vf v = v_load_tail(x, i);
+        v_store_tail(y, v, i);
+        acc[0] = v_max(v, v_set1(0.0f));
+    }
     for (; i + SB_VEC <= n; i += SB_VEC)
         for (int u = 0; u < SB_UNROLL; u++) {
             vf v = v_load(x + i + u * SB_W);
-            v_store(y + i + u * SB_W, v);
+            SB_FN(store_y)(y + i + u * SB_W, v, nt);
             acc[u] = v_add(acc[u], v);
         }
     for (; i + SB_W <= n; i += SB_W) {
         vf v = v_load(x + i);
-        v_store(y + i, v);
+        SB_FN(store_y)(y + i, v, nt);
         acc[0] = v_add(acc[0], v);
     }
     if (i < n) {
@@ -44,44 +49,56 @@ static void SB_FN(twin_copy_sum)(size_t n, const float *x, float *y, sb_state *s
     double total = 1.0; /* a sum of 1.0 + x: never 0, so the scale that follows is finite */
     SB_FN(flush_sum)(&total, acc[0]);
     st->sum = total;
+    if (nt) v_stream_fence();
 }
+static void SB_FN(twin_copy_sum)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(copy_sum)(n, x, y, st, 0); }
 
 /* read x, write y = x / st->sum: the twin of an "exp and scale" pass */
-static void SB_FN(twin_scale)(size_t n, const float *x, float *y, sb_state *st) {
+static inline void SB_FN(scale_copy)(size_t n, const float *x, float *y, const sb_state *st, const int nt) {
     const vf vc = v_set1((float)(1.0 / st->sum));
-    size_t i = 0;
+    size_t i = SB_FN(stream_head)(y, n, nt);
+    if (i) v_store_tail(y, v_mul(v_load_tail(x, i), vc), i);
     for (; i + SB_VEC <= n; i += SB_VEC)
-        for (int u = 0; u < SB_UNROLL; u++) v_store(y + i + u * SB_W, v_mul(v_load(x + i + u * SB_W), vc));
-    for (; i + SB_W <= n; i += SB_W) v_store(y + i, v_mul(v_load(x + i), vc));
+        for (int u = 0; u < SB_UNROLL; u++) SB_FN(store_y)(y + i + u * SB_W, v_mul(v_load(x + i + u * SB_W), vc), nt);
+    for (; i + SB_W <= n; i += SB_W) SB_FN(store_y)(y + i, v_mul(v_load(x + i), vc), nt);
     if (i < n) v_store_tail(y + i, v_mul(v_load_tail(x + i, n - i), vc), n - i);
+    if (nt) v_stream_fence();
 }
+static void SB_FN(twin_scale)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(scale_copy)(n, x, y, st, 0); }
 
-/* Each algorithm's twin runs the twins of its passes (SB_PASSES_<algorithm>) in order. */
-static void SB_FN(three_pass_recompute_twin)(size_t n, const float *x, float *y) {
+/* Each algorithm's twin runs the twins of its passes (SB_PASSES_<algorithm>) in order, with the
+ * same store kind as the kernel variant it stands beside. */
+static inline void SB_FN(three_pass_recompute_twin_impl)(size_t n, const float *x, float *y, const int nt) {
     if (n == 0) return;
     sb_state st;
     SB_FN(pass_max)(n, x, y, &st);
     SB_FN(twin_sum)(n, x, y, &st);
-    SB_FN(twin_scale)(n, x, y, &st);
+    SB_FN(scale_copy)(n, x, y, &st, nt);
 }
+SB_DEFINE_VARIANTS(three_pass_recompute_twin)
 
-static void SB_FN(three_pass_reload_twin)(size_t n, const float *x, float *y) {
+static inline void SB_FN(three_pass_reload_twin_impl)(size_t n, const float *x, float *y, const int nt) {
     if (n == 0) return;
     sb_state st;
     SB_FN(pass_max)(n, x, y, &st);
-    SB_FN(twin_copy_sum)(n, x, y, &st);
-    SB_FN(pass_scale)(n, x, y, &st);
+    SB_FN(copy_sum)(n, x, y, &st, nt);
+    SB_FN(scale)(n, y, &st, nt);
 }
+SB_DEFINE_VARIANTS(three_pass_reload_twin)
 
-static void SB_FN(two_pass_twin)(size_t n, const float *x, float *y) {
+static inline void SB_FN(two_pass_twin_impl)(size_t n, const float *x, float *y, const int nt) {
     if (n == 0) return;
     sb_state st;
     SB_FN(twin_sum)(n, x, y, &st);
-    SB_FN(twin_scale)(n, x, y, &st);
+    SB_FN(scale_copy)(n, x, y, &st, nt);
 }
+SB_DEFINE_VARIANTS(two_pass_twin)
 
 /* Online has two-pass's passes and traffic: read x twice, write y once. */
-static void SB_FN(online_twin)(size_t n, const float *x, float *y) { SB_FN(two_pass_twin)(n, x, y); }
+static inline void SB_FN(online_twin_impl)(size_t n, const float *x, float *y, const int nt) {
+    SB_FN(two_pass_twin_impl)(n, x, y, nt);
+}
+SB_DEFINE_VARIANTS(online_twin)
 
 /* STREAM-style kernels, same signature as the softmax kernels. */
 static void SB_FN(stream_read)(size_t n, const float *x, float *y) {
@@ -101,10 +118,10 @@ static void SB_FN(stream_write)(size_t n, const float *x, float *y) {
 
 static void SB_FN(stream_copy)(size_t n, const float *x, float *y) {
     sb_state st = {.sum = 1.0};
-    SB_FN(twin_scale)(n, x, y, &st);
+    SB_FN(scale_copy)(n, x, y, &st, 0);
 }
 
 static void SB_FN(stream_scale)(size_t n, const float *x, float *y) {
     sb_state st = {.sum = 1.0 / 3.0};
-    SB_FN(twin_scale)(n, x, y, &st);
+    SB_FN(scale_copy)(n, x, y, &st, 0);
 }

@@ -58,37 +58,34 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
 }
 
 /* Pass "output": y_i = (m_i / M) * 2^(n_i - E), with (m_i, n_i) recomputed from x_i. */
-static void SB_FN(two_pass_output)(size_t n, const float *x, float *y, sb_state *st) {
+static inline vf SB_FN(two_pass_y)(vf xv, vf inv, vf emax) {
+    vf m, e;
+    v_exp_ext(xv, &m, &e);
+    return v_scale(v_mul(m, inv), v_sub(e, emax));
+}
+
+static inline void SB_FN(two_pass_out)(size_t n, const float *x, float *y, const sb_state *st, const int nt) {
     /* sum = M * 2^E; M >= ~0.7 unless every input was masked: then every output is NaN. */
     const vf inv = v_set1(st->sum == 0.0 ? NAN : (float)(1.0 / st->sum));
     const vf emax = v_set1(st->sum == 0.0 ? 0.0f : (float)st->sum_exp);
-
-    size_t i = 0;
-    for (; i + SB_VEC <= n; i += SB_VEC) {
-        for (int u = 0; u < SB_UNROLL; u++) {
-            vf m, e;
-            v_exp_ext(v_load(x + i + u * SB_W), &m, &e);
-            v_store(y + i + u * SB_W, v_scale(v_mul(m, inv), v_sub(e, emax)));
-        }
-    }
-    for (; i + SB_W <= n; i += SB_W) {
-        vf m, e;
-        v_exp_ext(v_load(x + i), &m, &e);
-        v_store(y + i, v_scale(v_mul(m, inv), v_sub(e, emax)));
-    }
-    if (i < n) {
-        vf m, e;
-        v_exp_ext(v_load_tail(x + i, n - i), &m, &e);
-        v_store_tail(y + i, v_scale(v_mul(m, inv), v_sub(e, emax)), n - i);
-    }
+    size_t i = SB_FN(stream_head)(y, n, nt);
+    if (i) v_store_tail(y, SB_FN(two_pass_y)(v_load_tail(x, i), inv, emax), i);
+    for (; i + SB_VEC <= n; i += SB_VEC)
+        for (int u = 0; u < SB_UNROLL; u++)
+            SB_FN(store_y)(y + i + u * SB_W, SB_FN(two_pass_y)(v_load(x + i + u * SB_W), inv, emax), nt);
+    for (; i + SB_W <= n; i += SB_W) SB_FN(store_y)(y + i, SB_FN(two_pass_y)(v_load(x + i), inv, emax), nt);
+    if (i < n) v_store_tail(y + i, SB_FN(two_pass_y)(v_load_tail(x + i, n - i), inv, emax), n - i);
+    if (nt) v_stream_fence();
 }
+static void SB_FN(two_pass_output)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(two_pass_out)(n, x, y, st, 0); }
 
-static void SB_FN(two_pass)(size_t n, const float *x, float *y) {
+static inline void SB_FN(two_pass_impl)(size_t n, const float *x, float *y, const int nt) {
     if (n == 0) return;
     sb_state st;
     SB_FN(two_pass_sum)(n, x, y, &st);
-    SB_FN(two_pass_output)(n, x, y, &st);
+    SB_FN(two_pass_out)(n, x, y, &st, nt);
 }
+SB_DEFINE_VARIANTS(two_pass)
 
 #define SB_PASSES_two_pass                                                                    \
     {"two-pass", "sum", SB_FN(two_pass_sum), SB_FN(twin_sum), 4, 0, 0},                       \

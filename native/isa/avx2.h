@@ -16,6 +16,10 @@ static inline __m256i sb_avx2_tail_mask(size_t n) {
 }
 static inline vf v_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline void v_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+/* Non-temporal store (p aligned to SB_STREAM_ALIGN): no read-for-ownership, bypasses the caches. */
+static inline void v_stream(float *p, vf v) { _mm256_stream_ps(p, v); }
+static inline void v_stream_fence(void) { _mm_sfence(); }
+#define SB_STREAM_ALIGN 32
 /* n < 8 elements; the other lanes read as -inf, neutral for max and 0 after exp. */
 static inline vf v_load_tail(const float *p, size_t n) {
     __m256i mask = sb_avx2_tail_mask(n);

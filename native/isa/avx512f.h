@@ -14,6 +14,10 @@ typedef __m512 vf;
 static inline __mmask16 sb_avx512_tail_mask(size_t n) { return (__mmask16)((1u << n) - 1u); }
 static inline vf v_load(const float *p) { return _mm512_loadu_ps(p); }
 static inline void v_store(float *p, vf v) { _mm512_storeu_ps(p, v); }
+/* Non-temporal store (p aligned to SB_STREAM_ALIGN): no read-for-ownership, bypasses the caches. */
+static inline void v_stream(float *p, vf v) { _mm512_stream_ps(p, v); }
+static inline void v_stream_fence(void) { _mm_sfence(); }
+#define SB_STREAM_ALIGN 64
 /* n < 16 elements; masked-off lanes are not read and come back as -inf. */
 static inline vf v_load_tail(const float *p, size_t n) {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), sb_avx512_tail_mask(n), p);

@@ -13,6 +13,10 @@ typedef float32x4_t vf;
 
 static inline vf v_load(const float *p) { return vld1q_f32(p); }
 static inline void v_store(float *p, vf v) { vst1q_f32(p, v); }
+/* ACLE has no non-temporal vector store intrinsic: the "nt" variant stores normally on NEON. */
+static inline void v_stream(float *p, vf v) { vst1q_f32(p, v); }
+static inline void v_stream_fence(void) {}
+#define SB_STREAM_ALIGN 16
 static inline vf v_load_tail(const float *p, size_t n) {
     float buf[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
     memcpy(buf, p, n * sizeof(float));

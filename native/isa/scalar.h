@@ -13,6 +13,10 @@ typedef float vf;
 
 static inline vf v_load(const float *p) { return *p; }
 static inline void v_store(float *p, vf v) { *p = v; }
+/* Portable C has no non-temporal store: the "nt" variant stores normally in scalar code. */
+static inline void v_stream(float *p, vf v) { *p = v; }
+static inline void v_stream_fence(void) {}
+#define SB_STREAM_ALIGN 4
 /* With one lane there is never a partial vector; these exist so the templates compile. */
 static inline vf v_load_tail(const float *p, size_t n) { (void)n; return *p; }
 static inline void v_store_tail(float *p, vf v, size_t n) { (void)n; *p = v; }

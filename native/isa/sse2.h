@@ -13,6 +13,10 @@ typedef __m128 vf;
 
 static inline vf v_load(const float *p) { return _mm_loadu_ps(p); }
 static inline void v_store(float *p, vf v) { _mm_storeu_ps(p, v); }
+/* Non-temporal store (p aligned to SB_STREAM_ALIGN): no read-for-ownership, bypasses the caches. */
+static inline void v_stream(float *p, vf v) { _mm_stream_ps(p, v); }
+static inline void v_stream_fence(void) { _mm_sfence(); }
+#define SB_STREAM_ALIGN 16
 static inline vf v_load_tail(const float *p, size_t n) {
     float buf[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
     memcpy(buf, p, n * sizeof(float));

@@ -145,7 +145,9 @@ class RunProgress:
             self.console.print(text)
 
     def message(self, text: str) -> None:
-        self.console.print(text)
+        from rich.markup import escape
+
+        self.console.print(escape(text))
 
 
 def print_plan(console, plan) -> None:
@@ -165,8 +167,10 @@ def print_run_summary(console, outcome, rows) -> None:
     for r in rows:
         lo, hi = r["n_range"]
         eff = r["roofline_efficiency"]
+        from rich.markup import escape  # "two-pass[nt]" is not a style tag
+
         t.add_row(
-            r["isa"], r["algorithm"], r["regime"], f"{lo:,}" if lo == hi else f"{lo:,}..{hi:,}",
+            r["isa"], escape(r["algorithm"]), r["regime"], f"{lo:,}" if lo == hi else f"{lo:,}..{hi:,}",
             f"{r['ns_per_element']:.3f}", f"{r['gbps_effective']:.1f}", f"{r['gbps_actual']:.1f}",
             "-" if eff is None else f"{eff:.0%}", f"{r['max_rel_error']:.1e}",
         )  # fmt: skip
@@ -187,8 +191,10 @@ def print_run_summary(console, outcome, rows) -> None:
         console.print(bw)
     console.print("GB/s eff counts 8 bytes/element (read x, write y); GB/s actual counts the algorithm's traffic model "
                   "(softbench list); roofline eff = traffic-twin time / kernel time at the same size.")  # fmt: skip
+    from rich.markup import escape
+
     for w in outcome.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
     for f in outcome.failures:
-        console.print(f"[red]FAILED[/red] {f['kernel']}: {f['message']}")
+        console.print(f"[red]FAILED[/red] {escape(f['kernel'])}: {escape(f['message'])}")
     console.print(f"results: {outcome.path}")

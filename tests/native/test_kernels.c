@@ -438,6 +438,8 @@ int main(void) {
         }
         for (size_t j = 0; j < count; j++) {
             const sb_kernel_entry *e = &table[j];
+            char label[64]; /* "two-pass" or "two-pass[nt]" */
+            snprintf(label, sizeof label, e->variant[0] ? "%s[%s]" : "%s", e->algorithm, e->variant);
             build_cases((size_t)isa->lanes * (size_t)isa->unroll, max_abs_x_of(e->algorithm));
             rng_state = 0x5eed0000u + j; /* the same inputs for the same algorithm on every ISA */
             int failed = 0, checks = 0;
@@ -467,13 +469,13 @@ int main(void) {
             }
             if (failed) {
                 kernels_failed++;
-                printf("FAIL %-8s %-22s %d of %d checks failed, max rel error %.3g\n", isa->name, e->algorithm, failed,
+                printf("FAIL %-8s %-22s %d of %d checks failed, max rel error %.3g\n", isa->name, label, failed,
                        checks, worst);
                 for (int d = 0; d < failed && d < MAX_DETAILS; d++) printf("    %s\n", details[d]);
                 if (failed > MAX_DETAILS) printf("    ... and %d more\n", failed - MAX_DETAILS);
             } else {
                 kernels_passed++;
-                printf("ok   %-8s %-22s %d checks, max rel error %.3g\n", isa->name, e->algorithm, checks, worst);
+                printf("ok   %-8s %-22s %d checks, max rel error %.3g\n", isa->name, label, checks, worst);
             }
             fflush(stdout);
         }
