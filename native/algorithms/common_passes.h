@@ -6,6 +6,13 @@
 
 #define SB_VEC (SB_W * SB_UNROLL)
 
+/* exp(x) = m * 2^n, the extended-exponent form, from the ISA's two halves: n = v_ext_n(x) alone is
+ * what the two-pass sum needs first (to raise the shared exponent), m = v_ext_m(x, n) after. */
+static inline void v_exp_ext(vf x, vf *m, vf *n) {
+    *n = v_ext_n(x);
+    *m = v_ext_m(x, *n);
+}
+
 /* Input size (bytes) from which the size-selected kernels use non-temporal output stores. SIZE_MAX
  * (never) until softbench sets it from this machine's last-level cache (build.load). */
 size_t SB_FN(nt_min_bytes) = SIZE_MAX;

@@ -29,12 +29,17 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
     while (i + SB_VEC <= n) {
         size_t block_end = n - i >= (size_t)SB_BLOCK_ITERS * SB_VEC ? i + (size_t)SB_BLOCK_ITERS * SB_VEC : n;
         for (; i + SB_VEC <= block_end; i += SB_VEC) {
-            vf m[SB_UNROLL], e[SB_UNROLL];
-            for (int u = 0; u < SB_UNROLL; u++) v_exp_ext(v_load(x + i + u * SB_W), &m[u], &e[u]);
+            /* exponents first, mantissas after: x is loaded twice (from L1) rather than keeping
+             * SB_UNROLL more vectors live, which spilled registers */
+            vf e[SB_UNROLL];
+            for (int u = 0; u < SB_UNROLL; u++) e[u] = v_ext_n(v_load(x + i + u * SB_W));
             vf e_new = E;
             for (int u = 0; u < SB_UNROLL; u++) e_new = v_max(e_new, e[u]);
             vf rescale = v_scale(v_set1(1.0f), v_sub(E, e_new));
-            for (int u = 0; u < SB_UNROLL; u++) M[u] = v_fmadd(M[u], rescale, v_scale(m[u], v_sub(e[u], e_new)));
+            for (int u = 0; u < SB_UNROLL; u++) {
+                vf m = v_ext_m(v_load(x + i + u * SB_W), e[u]);
+                M[u] = v_fmadd(M[u], rescale, v_scale(m, v_sub(e[u], e_new)));
+            }
             E = e_new;
         }
         for (int u = 1; u < SB_UNROLL; u++) M[0] = v_add(M[0], M[u]);

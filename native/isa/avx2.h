@@ -57,13 +57,15 @@ static inline vf v_exp_nonpos(vf x) {
 
 /* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK (see sb_common.h). The
  * FMA keeps x - n*ln2 exact enough for |x| up to 2^20. */
-static inline void v_exp_ext(vf x, vf *m, vf *n) {
+static inline vf v_ext_n(vf x) {
     vf xc = _mm256_max_ps(_mm256_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
-    vf nn = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(SB_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    vf t = _mm256_fnmadd_ps(nn, _mm256_set1_ps(SB_LN2_HI), xc);
-    t = _mm256_fnmadd_ps(nn, _mm256_set1_ps(SB_LN2_LO), t);
-    *m = sb_avx2_poly(t);
-    *n = nn;
+    return _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(SB_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+static inline vf v_ext_m(vf x, vf n) {
+    vf xc = _mm256_max_ps(_mm256_set1_ps(SB_EXT_X_MASK), x);
+    vf t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SB_LN2_HI), xc);
+    t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SB_LN2_LO), t);
+    return sb_avx2_poly(t);
 }
 
 /* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf (NaN k also gives 0). The magic

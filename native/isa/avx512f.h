@@ -52,13 +52,15 @@ static inline vf v_exp_nonpos(vf x) {
 
 /* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK; FMA reduction
  * accurate for |x| up to 2^20. */
-static inline void v_exp_ext(vf x, vf *m, vf *n) {
+static inline vf v_ext_n(vf x) {
     vf xc = _mm512_max_ps(_mm512_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
-    vf nn = sb_avx512_round(_mm512_mul_ps(xc, _mm512_set1_ps(SB_LOG2E)));
-    vf t = _mm512_fnmadd_ps(nn, _mm512_set1_ps(SB_LN2_HI), xc);
-    t = _mm512_fnmadd_ps(nn, _mm512_set1_ps(SB_LN2_LO), t);
-    *m = sb_avx512_poly(t);
-    *n = nn;
+    return sb_avx512_round(_mm512_mul_ps(xc, _mm512_set1_ps(SB_LOG2E)));
+}
+static inline vf v_ext_m(vf x, vf n) {
+    vf xc = _mm512_max_ps(_mm512_set1_ps(SB_EXT_X_MASK), x);
+    vf t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SB_LN2_HI), xc);
+    t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SB_LN2_LO), t);
+    return sb_avx512_poly(t);
 }
 
 /* a * 2^k for integer-valued k <= 0 (vscalefps: 0 for k = -inf, denormal/0 far below). */

@@ -57,13 +57,15 @@ static inline vf v_exp_nonpos(vf x) {
 }
 
 /* exp(x) = m * 2^n for any x (two-pass); FMA reduction accurate for |x| up to 2^20. */
-static inline void v_exp_ext(vf x, vf *m, vf *n) {
+static inline vf v_ext_n(vf x) {
     vf xc = vmaxq_f32(vdupq_n_f32(SB_EXT_X_MASK), x); /* vmaxq propagates NaN */
-    vf nn = vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(SB_LOG2E)));
-    vf t = vfmsq_f32(xc, nn, vdupq_n_f32(SB_LN2_HI));
-    t = vfmsq_f32(t, nn, vdupq_n_f32(SB_LN2_LO));
-    *m = sb_neon_poly(t);
-    *n = nn;
+    return vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(SB_LOG2E)));
+}
+static inline vf v_ext_m(vf x, vf n) {
+    vf xc = vmaxq_f32(vdupq_n_f32(SB_EXT_X_MASK), x);
+    vf t = vfmsq_f32(xc, n, vdupq_n_f32(SB_LN2_HI));
+    t = vfmsq_f32(t, n, vdupq_n_f32(SB_LN2_LO));
+    return sb_neon_poly(t);
 }
 
 /* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf (magic bias, as in avx2.h). */

@@ -56,14 +56,14 @@ static inline vf v_exp_nonpos(vf x) {
 
 /* exp(x) = m * 2^n with m in [~0.7, ~1.42] and n integer-valued, for any x (two-pass), x clamped
  * below at SB_EXT_X_MASK. */
-static inline void v_exp_ext(vf x, vf *m, vf *n) {
+static inline vf v_ext_n(vf x) {
     float xc = x < SB_EXT_X_MASK ? SB_EXT_X_MASK : x; /* NaN passes through */
-    double d = (double)xc;
     const double magic = 0x1.8p52;
-    double nd = (d * 0x1.71547652b82fep0 + magic) - magic;
-    float t = (float)(d - nd * 0x1.62e42fefa39efp-1);
-    *m = sb_exp_poly(t);
-    *n = (float)nd;
+    return (float)(((double)xc * 0x1.71547652b82fep0 + magic) - magic);
+}
+static inline vf v_ext_m(vf x, vf n) {
+    float xc = x < SB_EXT_X_MASK ? SB_EXT_X_MASK : x;
+    return sb_exp_poly((float)((double)xc - (double)n * 0x1.62e42fefa39efp-1));
 }
 
 /* a * 2^k for integer-valued k <= 0 (0 when k < -126 or k = -inf; magic bias, as in avx2.h). */

@@ -56,21 +56,24 @@ static inline vf v_exp_nonpos(vf x) {
     return _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(SB_EXP_CUTOFF)), r);
 }
 
-static inline void sb_sse2_reduce_pd(__m128d d, __m128d *n, __m128d *t) {
+static inline __m128d sb_sse2_round_pd(__m128d d) {
     const __m128d magic = _mm_set1_pd(0x1.8p52);
-    *n = _mm_sub_pd(_mm_add_pd(_mm_mul_pd(d, _mm_set1_pd(0x1.71547652b82fep0)), magic), magic);
-    *t = _mm_sub_pd(d, _mm_mul_pd(*n, _mm_set1_pd(0x1.62e42fefa39efp-1)));
+    return _mm_sub_pd(_mm_add_pd(_mm_mul_pd(d, _mm_set1_pd(0x1.71547652b82fep0)), magic), magic);
 }
 
-/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK, reduced in double. */
-static inline void v_exp_ext(vf x, vf *m, vf *n) {
+/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK, reduced in double:
+ * n = round(x log2 e), m = p(x - n ln2). */
+static inline vf v_ext_n(vf x) {
     vf xc = _mm_max_ps(_mm_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
-    __m128d nlo, tlo, nhi, thi;
-    sb_sse2_reduce_pd(_mm_cvtps_pd(xc), &nlo, &tlo);
-    sb_sse2_reduce_pd(_mm_cvtps_pd(_mm_movehl_ps(xc, xc)), &nhi, &thi);
-    vf t = _mm_movelh_ps(_mm_cvtpd_ps(tlo), _mm_cvtpd_ps(thi));
-    *n = _mm_movelh_ps(_mm_cvtpd_ps(nlo), _mm_cvtpd_ps(nhi));
-    *m = sb_sse2_poly(t);
+    __m128d lo = sb_sse2_round_pd(_mm_cvtps_pd(xc)), hi = sb_sse2_round_pd(_mm_cvtps_pd(_mm_movehl_ps(xc, xc)));
+    return _mm_movelh_ps(_mm_cvtpd_ps(lo), _mm_cvtpd_ps(hi));
+}
+static inline vf v_ext_m(vf x, vf n) {
+    const __m128d ln2 = _mm_set1_pd(0x1.62e42fefa39efp-1);
+    vf xc = _mm_max_ps(_mm_set1_ps(SB_EXT_X_MASK), x);
+    __m128d tlo = _mm_sub_pd(_mm_cvtps_pd(xc), _mm_mul_pd(_mm_cvtps_pd(n), ln2));
+    __m128d thi = _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(xc, xc)), _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(n, n)), ln2));
+    return sb_sse2_poly(_mm_movelh_ps(_mm_cvtpd_ps(tlo), _mm_cvtpd_ps(thi)));
 }
 
 /* a * 2^k for integer-valued k <= 0; 0 when k < -126 or k = -inf (magic bias, as in avx2.h). */
