@@ -77,7 +77,10 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
         from softbench import isa as isa_mod
 
         name = isa_mod.resolve(isa)
-        fn, module = auto_kernel(x.size, name)[0], build.load(name)
+        fn, alg = auto_kernel(x.size, name)
+        module = build.load(name)
+        if check_variant(variant):
+            fn = module.variants[(alg, check_variant(variant))][0]
     else:
         try:
             fn, module = kernel(algorithm, isa, variant)

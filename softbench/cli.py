@@ -166,11 +166,13 @@ def run_cmd(
         outcome = runner.run(plan, Path(output) if output else None, progress)
     if json_out:
         from softbench.results import load
+        from softbench.tuning import crossover_dicts, pair_crossovers
 
         doc = load(outcome.path)
         _print_json({"file": str(outcome.path), "complete": doc.complete,
                      "results": [r.to_dict() for r in doc.results], "bandwidth": doc.bandwidth,
-                     "warnings": doc.warnings, "failures": doc.failures})  # fmt: skip
+                     "warnings": doc.warnings, "failures": doc.failures,
+                     "crossovers": crossover_dicts(pair_crossovers(doc.results))})  # fmt: skip
     else:
         terminal.print_run_summary(_console(), outcome, runner.summarize_by_regime(outcome.records))
     if outcome.failures:
@@ -195,6 +197,11 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="Delete every ca
 from softbench.analysis_cli import register as _register_analysis  # noqa: E402
 
 _register_analysis(app)
+
+# profile and tune (softbench.profile, softbench.tuning) likewise.
+from softbench.profile_cli import register as _register_profile  # noqa: E402
+
+_register_profile(app)
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ Layout (google/benchmark style)::
      "complete": true,                  # false while running, or when the run was stopped
      "failures": [{"kernel": "...", "message": "...", ...}, ...],
      "bandwidth": [stream, ...],        # STREAM-style read/write/copy/scale at each n (optional)
-     "in_progress": "two-pass/avx2 n=4096"}   # what was being measured; only while running
+     "in_progress": "two-pass/avx2 n=4096",   # what was being measured; only while running
+     "profiles": [profile, ...]}        # `softbench profile --output`: per-pass breakdowns (optional)
 
 Writers write optional fields only when known; readers ignore fields they do not know, so
 adding a field never needs a new schema version. Removing or changing the meaning of a field does.
@@ -49,6 +50,8 @@ TOOL = "softbench"
 # Format history (bump SCHEMA_VERSION only for changes old readers would misread):
 #   1 (softbench 0.1.0): first format. Top level schema_version, tool, context, results,
 #     warnings, complete, failures; records as in `Record` below.
+#     Added since without a version bump (old readers ignore them): top-level "profiles", a list of
+#     `softbench profile` results (softbench.profile.profile_kernel), written only when present.
 SCHEMA_VERSION = 1
 
 # The traffic model per element (bytes), as in design/measurement.md.
@@ -196,6 +199,9 @@ class ResultFile:
     # What the run was measuring when the file was last written; set only for a stopped run (a
     # crash inside a kernel leaves it naming that kernel).
     in_progress: str | None = None
+    # `softbench profile` results recorded in the file (softbench.profile.profile_kernel dicts);
+    # read leniently, like bandwidth.
+    profiles: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _plain(v: Any) -> Any:
@@ -248,6 +254,7 @@ class ResultWriter:
         self.failures: list[dict[str, Any]] = []
         self.bandwidth: list[dict[str, Any]] = []
         self.in_progress: str | None = None
+        self.profiles: list[dict[str, Any]] = []
         self.complete = False
         self._closed = False
         try:
@@ -280,6 +287,11 @@ class ResultWriter:
     def add_bandwidth(self, point: Mapping[str, Any]) -> None:
         """Append one STREAM-style measurement and rewrite the file."""
         self.bandwidth.append(_plain(dict(point)))
+        self._write()
+
+    def add_profile(self, profile: Mapping[str, Any]) -> None:
+        """Append one `softbench profile` result (written under "profiles") and rewrite the file."""
+        self.profiles.append(_plain(dict(profile)))
         self._write()
 
     def set_in_progress(self, what: str | None) -> None:
@@ -323,6 +335,7 @@ class ResultWriter:
             "failures": self.failures,
             **({"bandwidth": self.bandwidth} if self.bandwidth else {}),
             **({"in_progress": self.in_progress} if self.in_progress else {}),
+            **({"profiles": self.profiles} if self.profiles else {}),
         }
 
     def _write(self) -> None:
@@ -418,6 +431,7 @@ def _read_v1(p: Path, doc: dict[str, Any]) -> ResultFile:
     failures = top("failures", list, "a list of objects", [])
     bandwidth = top("bandwidth", list, "a list of objects", [])
     in_progress = doc.get("in_progress")
+    profiles = doc.get("profiles", [])
     return ResultFile(
         path=p,
         context=context,
@@ -428,6 +442,7 @@ def _read_v1(p: Path, doc: dict[str, Any]) -> ResultFile:
         schema_version=doc["schema_version"],
         bandwidth=[b for b in bandwidth if isinstance(b, dict)],
         in_progress=in_progress if isinstance(in_progress, str) else None,
+        profiles=[x for x in profiles if isinstance(x, dict)] if isinstance(profiles, list) else [],
     )
 
 

@@ -191,6 +191,9 @@ def print_run_summary(console, outcome, rows) -> None:
         console.print(bw)
     console.print("GB/s eff counts 8 bytes/element (read x, write y); GB/s actual counts the algorithm's traffic model "
                   "(softbench list); roofline eff = traffic-twin time / kernel time at the same size.")  # fmt: skip
+    from softbench.tuning import pair_crossovers
+
+    print_crossovers(console, pair_crossovers(outcome.records))
     from rich.markup import escape
 
     for w in outcome.warnings:
@@ -198,3 +201,139 @@ def print_run_summary(console, outcome, rows) -> None:
     for f in outcome.failures:
         console.print(f"[red]FAILED[/red] {escape(f['kernel'])}: {escape(f['message'])}")
     console.print(f"results: {outcome.path}")
+
+
+# --- crossovers, profile, tune (softbench.tuning, softbench.profile) ---------------------------
+
+
+def print_crossovers(console, crossovers, title: str | None = None) -> None:
+    """For each ISA and pair of algorithms, the N from which one beats the other for good."""
+    from softbench.tuning import crossover_sentence
+
+    if not crossovers:
+        return
+    t = _table(console, title or "crossovers: for each pair, the N from which the first is faster at every larger N measured")
+    for col in ("isa", "faster", "than", "from N", "slower at"):
+        t.add_column(col, justify="right" if col in ("from N", "slower at") else "left")
+    for c in crossovers:
+        frm = f"{c.n:,}" if c.status == "crosses" else c.status
+        below = f"{c.n_below:,}" if c.n_below is not None else "-"
+        t.add_row(c.isa, c.algorithm, c.baseline, frm, below)
+    console.print(t)
+    traded = [c for c in crossovers if c.status == "crosses" and any(n < c.n for n in c.wins_at)]
+    for c in traded:
+        early = ", ".join(f"{n:,}" for n in c.wins_at if n < c.n)
+        console.print(f"note: {c.isa} {c.algorithm} is also faster than {c.baseline} below its crossover, at N = {early}")
+    for c in crossovers:
+        if c.status == "never":
+            console.print(f"note: {crossover_sentence(c)}")
+
+
+def _ns(v: float) -> str:
+    if v >= 1e6:
+        return f"{v / 1e6:.2f} ms"
+    if v >= 1e3:
+        return f"{v / 1e3:.2f} µs"
+    return f"{v:.0f} ns"
+
+
+def _opt(v, fmt: str) -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def print_profile(console, prof: dict[str, Any]) -> None:
+    """One profile (softbench.profile.profile_kernel) as text."""
+    k = prof["kernel"]
+    bpe = prof["bytes_per_element"]
+    console.print(
+        f"[bold]{prof['algorithm']} / {prof['isa']}, N = {prof['n']:,}[/bold] ({prof['regime']}): whole kernel "
+        f"{_ns(k['ns_per_call'])} = {k['ns_per_element']:.3f} ns/element, {k['gbps_actual']:.1f} GB/s actual "
+        f"({bpe['total']} B/element); traffic twin {k['twin_ns_per_element']:.3f} ns/element, roofline efficiency "
+        f"{k['roofline_efficiency']:.0%}"
+    )
+    t = _table(console, None)
+    for col in ("pass", "share", "time", "ns/elem", "B/elem", "GB/s", "twin GB/s", "efficiency", "L1 ns/elem", "≈ exps", "bound"):
+        t.add_column(col, justify="left" if col in ("pass", "bound") else "right")
+    for p in prof["passes"]:
+        b = p["bytes_per_element"]
+        over = p["time_over_floor"]
+        bound = p["bound"] + ("" if over <= 1.15 else f" (+{over - 1:.0%} over its floor)")
+        t.add_row(
+            p["name"], f"{p['share']:.0%}", _ns(p["ns_per_call"]), f"{p['ns_per_element']:.3f}",
+            f"{b['total']} ({b['read_x']}+{b['read_y']}+{b['write_y']})", _opt(p["gbps"], ".1f"), _opt(p["twin_gbps"], ".1f"),
+            _opt(p["efficiency"], ".0%"), f"{p['l1_ns_per_element']:.3f}", _opt(p["exp_equivalents"], ".2f"), bound,
+        )  # fmt: skip
+    console.print(t)
+    s = prof["sum_check"]
+    verdict = "[green]within[/green]" if s["within"] else "[yellow]outside[/yellow]"
+    console.print(
+        f"sum of passes = {_ns(s['sum_of_passes_ns'])} vs whole kernel = {_ns(s['kernel_ns'])} "
+        f"({s['difference_pct']:+.1f}% difference; {verdict} {s['tolerance_pct']:g}%): {s['explanation']}"
+    )
+    nt = prof.get("size_selected_kernel")
+    if nt:
+        console.print(
+            f"stores: {nt['note']}; that kernel takes {_ns(nt['ns_per_call'])} = {nt['ns_per_element']:.3f} ns/element "
+            f"({nt['vs_temporal_pct']:+.1f}% against the temporal-store kernel above)"
+        )
+    f = prof["compute_floor"]
+    console.print(
+        f"compute floor: at N = {f['n']:,} (8N = {8 * f['n'] // 1024} KiB <= half the L1d of {f['l1d_bytes'] // 1024} KiB, "
+        f"{f['l1d_source']}) the kernel takes {f['kernel_ns_per_element']:.3f} ns/element; one exp costs "
+        f"{f['ns_per_exp']:.3f} ns, x {f['exps_per_element']} exps/element = {f['exp_ns_per_element']:.3f} ns/element. "
+        f"The kernel at N is {f['kernel_bound']}."
+    )
+    console.print(
+        "B/elem = read x + read y + write y; efficiency = twin time / pass time; L1 ns/elem = the pass alone at the "
+        "L1 size; ≈ exps = that time in exps; memory-bound: the twin at N (memory floor) is above the L1 time "
+        "(compute floor), compute-bound: the reverse."
+    )
+    c = prof["counters"]
+    if c.get("available"):
+        ct = _table(console, f"hardware counters ({', '.join(c['events'])}; user space, one loop of the calibrated calls)")
+        for col in ("what", "cycles/elem", "instr/elem", "IPC", "cache misses/elem", "miss rate", "L1d misses/elem", "GHz"):
+            ct.add_column(col, justify="left" if col == "what" else "right")
+        rows = [("kernel", c["kernel"]), (f"kernel at N = {f['n']:,}", c["l1_kernel"])]
+        rows += [(f"pass {name}", d) for name, d in c["passes"].items()]
+        for name, d in rows:
+            ct.add_row(
+                name, _opt(d.get("cycles_per_element"), ".2f"), _opt(d.get("instructions_per_element"), ".2f"),
+                _opt(d.get("ipc"), ".2f"), _opt(d.get("cache_misses_per_element"), ".4f"), _opt(d.get("cache_miss_rate"), ".1%"),
+                _opt(d.get("l1d_load_misses_per_element"), ".4f"), _opt(d.get("clock_ghz"), ".2f"),
+            )  # fmt: skip
+        console.print(ct)
+        if any(d.get("multiplexed") for _, d in rows):
+            console.print("note: the PMU was multiplexed; counts are scaled by time enabled / time running")
+    else:
+        console.print(f"counters: {c['reason']}")
+        est = c.get("estimated") or {}
+        if est.get("clock_ghz"):
+            per = ", ".join(f"{name} ~{v:.2f}" for name, v in est["passes"].items())
+            console.print(
+                f"cycles/element ESTIMATED from the timer x {est['clock_ghz']:.2f} GHz ({est['clock_source']}; not counted): "
+                f"kernel ~{est['kernel_cycles_per_element']:.2f}; {per}"
+            )
+        elif est:
+            console.print(f"cycles/element cannot be estimated: {est.get('clock_source')}")
+    for note in prof.get("notes", []):
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def print_tuning(console, doc: dict[str, Any], path, notes: list[str] = ()) -> None:
+    """A tuning document (softbench.tuning.derive) as text."""
+    from softbench.compare import Crossover
+
+    m = doc["machine"]
+    console.print(f"tuning for {m['hostname']} ({m['cpu_model']}), softbench {doc['softbench_version']}")
+    for isa_name, entry in doc["isas"].items():
+        t = _table(console, f"{isa_name}: the fastest algorithm per size band (what softmax(x, algorithm='auto') runs)")
+        for col in ("N from", "N below", "algorithm", "measured at"):
+            t.add_column(col, justify="left" if col == "algorithm" else "right")
+        for b in entry["bands"]:
+            t.add_row(f"{b['from_n']:,}", "-" if b["to_n"] is None else f"{b['to_n']:,}", b["algorithm"],
+                      ", ".join(f"{n:,}" for n in b["measured"]))  # fmt: skip
+        console.print(t)
+        print_crossovers(console, [Crossover(**c) for c in entry["crossovers"]], f"{isa_name}: crossovers")
+    for note in notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    console.print(f"tuning file: {path}")
