@@ -18,10 +18,16 @@ def check_variant(variant: str | None) -> str | None:
     return variant
 
 
+_resolved: dict[tuple, tuple] = {}  # (algorithm, isa, variant) -> (fn, module): a call costs a lookup
+
+
 def kernel(algorithm: str, isa: str, variant: str | None = None):
     """(cffi function pointer, module) for an algorithm on an ISA this host runs ("auto" allowed).
 
     variant None picks normal or non-temporal output stores by size; "temporal"/"nt" force one."""
+    hit = _resolved.get((algorithm, isa, variant))
+    if hit is not None:
+        return hit
     from softbench import build
     from softbench import isa as isa_mod
     from softbench.kernels import check_algorithm
@@ -30,7 +36,9 @@ def kernel(algorithm: str, isa: str, variant: str | None = None):
     variant = check_variant(variant)
     name = isa_mod.resolve(isa)
     module = build.load(name)
-    return (module.variants[(algorithm, variant)][0] if variant else module.kernels[algorithm]), module
+    hit = (module.variants[(algorithm, variant)][0] if variant else module.kernels[algorithm]), module
+    _resolved[(algorithm, isa, variant)] = hit
+    return hit
 
 
 def auto_kernel(n: int, isa_name: str):
@@ -70,8 +78,6 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
             raise ValueError(f"out has {out.size} elements but x has {x.size}; they must match")
         if not out.flags.writeable:
             raise ValueError("out is read-only")
-        if out.ctypes.data != x.ctypes.data and np.may_share_memory(out, x):
-            raise ValueError("out overlaps x without being x; pass out=x for in place, or a separate array")
     if algorithm == "auto":
         from softbench import build
         from softbench import isa as isa_mod
@@ -89,9 +95,14 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
                 raise InputError(f"{exc}, or 'auto' (the fastest measured here for len(x))") from None
             raise
     n = x.size
+    # from_buffer, not .ctypes.data or __array_interface__: those cost microseconds per call
+    ffi = module.ffi
+    xp, yp = ffi.from_buffer("float[]", x), ffi.from_buffer("float[]", out, require_writable=True)
+    ax, ay = int(ffi.cast("uintptr_t", xp)), int(ffi.cast("uintptr_t", yp))
+    if ax != ay and ax < ay + 4 * n and ay < ax + 4 * n:
+        raise ValueError("out overlaps x without being x; pass out=x for in place, or a separate array")
     if n:
-        ffi = module.ffi
-        fn(n, ffi.cast("const float *", x.ctypes.data), ffi.cast("float *", out.ctypes.data))
+        fn(n, xp, yp)
     return out
 
 
@@ -102,7 +113,7 @@ def _check_array(label: str, a: np.ndarray) -> None:
         raise ValueError(f"{label} must be 1-D, got shape {a.shape}; softmax one row at a time")
     if not a.flags.c_contiguous:
         raise ValueError(f"{label} must be C-contiguous; use numpy.ascontiguousarray({label})")
-    if a.ctypes.data % 4:
+    if not a.flags.aligned:  # numpy's own test: the address is a multiple of the item size
         raise ValueError(f"{label} must be 4-byte aligned (address {a.ctypes.data:#x})")
 
 
