@@ -144,6 +144,7 @@ def run_cmd(
     min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample (the loop of calls is calibrated to last at least this)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
     variants: Optional[str] = typer.Option(None, "--variants", help="Comma-separated store variants to measure: auto (by size: non-temporal past the LLC; the default), temporal, nt."),
+    baselines: Optional[str] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]')."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json); never overwritten."),
     json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
 ) -> None:
@@ -159,7 +160,7 @@ def run_cmd(
     from softbench.reporters import terminal
 
     plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes,
-                            repetitions=repetitions, min_time=min_time, seed=seed, variants=variants)  # fmt: skip
+                            repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines)  # fmt: skip
     err_console = _console(stderr=True)
     with terminal.RunProgress(err_console) as progress:
         terminal.print_plan(err_console, plan)

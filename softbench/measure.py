@@ -23,6 +23,9 @@ from softbench.errors import KernelFailure
 EFFECTIVE_BYTES = 8  # per element: one read of x, one write of y (XNNPACK's convention)
 # A sample spread (IQR / median) above this is reported as unreliable.
 SPREAD_WARNING = 0.10
+# A library baseline whose output is off by more than this gets no figure (it is broken, not just
+# imprecise); below it, its error is recorded as measured.
+LIBRARY_ERROR_LIMIT = 0.1
 
 
 # --- regimes -----------------------------------------------------------------------------------
@@ -153,6 +156,7 @@ def measure_point(
     kernels: list[tuple[str, str, str | None, Any, Any]],  # (algorithm, isa, variant, kernel fn, twin fn)
     streams: list[tuple[str, str, Any, int, int]],  # (name, isa, fn, read B, write B)
     timer: Timer,
+    baselines: list[tuple[str, str]] = (),  # (library name, version): timed by a Python loop
     *,
     repetitions: int,
     warmup: int,
@@ -174,19 +178,37 @@ def measure_point(
     items = [Item("kernel", a, i, fn, v) for a, i, v, fn, _ in kernels]
     items += [Item("twin", a, i, tw, v) for a, i, v, _, tw in kernels]
     items += [Item("stream", s, i, fn) for s, i, fn, _, _ in streams]
+    if baselines:
+        from softbench import baselines as bl
+
+        # prepared now (imports, sessions): only the call is timed, like a kernel's
+        items += [Item("baseline", name, bl.ISA, bl.baseline(name).prepare(n)) for name, _ in baselines]
+    versions = dict(baselines)
 
     def out_for(item: Item) -> np.ndarray:
-        return y if item.kind == "kernel" else y_twin
+        return y if item.kind in ("kernel", "baseline") else y_twin
+
+    def time_item(item: Item, calls: int) -> float:
+        if item.kind == "baseline":
+            from softbench import baselines as bl
+
+            return bl.time_calls(item.fn, x, y, calls)
+        return timer.time(item.fn, n, x, out_for(item), calls)
 
     for item in items:
         on_start(f"{item.label} n={n}")
-        item.calls = timer.calibrate(item.fn, n, x, out_for(item), min_time)
+        if item.kind == "baseline":
+            from softbench import baselines as bl
+
+            item.calls = bl.calibrate(item.fn, x, y, min_time)
+        else:
+            item.calls = timer.calibrate(item.fn, n, x, out_for(item), min_time)
     order = list(range(len(items)))
     for rep in range(warmup + repetitions):
         rng.shuffle(order)
         for k in order:
             item = items[k]
-            t = timer.time(item.fn, n, x, out_for(item), item.calls)
+            t = time_item(item, item.calls)
             if rep >= warmup:
                 item.samples.append(t)
             on_sample()
@@ -233,6 +255,29 @@ def measure_point(
             **({"variant": item.variant} if item.variant else {}),
             **({"cpu": cpu} if cpu is not None else {}),
         })
+    for item in (it for it in items if it.kind == "baseline"):
+        # A library is reported as it is: its error is measured, not held to the kernels' 1e-5
+        # (torch and onnxruntime sum in float32); only a grossly wrong result loses its figure.
+        item.fn(x, y)
+        err, problem = reference_check(x, y, rng)
+        if not math.isfinite(err) or err > LIBRARY_ERROR_LIMIT:
+            result.failures.append((item.key, f"wrong output at n={n}: {problem or f'max relative error {err:.3g}'}"))
+            continue
+        per_elem = np.asarray(item.samples) / (item.calls * n)
+        summary = stats.summarize(per_elem)
+        med = summary["median"]
+        result.spreads.append((f"{item.label} n={n}", summary["rel_spread"]))
+        result.records.append({
+            "algorithm": item.name, "isa": item.isa, "n": n, "threads": 1, "regime": regime_name,
+            # a library's traffic is not known: counted as the minimum, one read and one write
+            "bytes_per_element": {"read_x": 4, "read_y": 0, "write_y": 4, "total": 8, "with_rfo": 12},
+            "samples_ns": item.samples, "calls_per_sample": item.calls,
+            "ns_per_element": med, "min_ns_per_element": summary["min"],
+            "gbps_effective": EFFECTIVE_BYTES / med, "gbps_actual": EFFECTIVE_BYTES / med,
+            "roofline_efficiency": None, "max_rel_error": err,
+            "baseline": versions[item.name], "timer": "python perf_counter_ns loop",
+            **({"cpu": cpu} if cpu is not None else {}),
+        })  # fmt: skip
     for item, (_, _, _, rb, wb) in zip([it for it in items if it.kind == "stream"], streams):
         per_elem = np.asarray(item.samples) / (item.calls * n)
         med = float(np.median(per_elem))

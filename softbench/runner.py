@@ -27,22 +27,26 @@ class Plan:
     stream_isa: str
     # store variants to measure: None = chosen by size (the default kernels), "temporal", "nt"
     variants: list = field(default_factory=lambda: [None])
+    baselines: list = field(default_factory=list)  # (library, version) measured beside the kernels
+    skipped_baselines: dict = field(default_factory=dict)  # library -> why it is not measured
 
     def total_work(self) -> float:
         """Relative cost of the whole run, for an ETA that is not fooled by the large sizes."""
         return sum(self.point_work(n) for n in self.sizes)
 
     def point_work(self, n: int) -> float:
-        items = 2 * len(self.isas) * len(self.algorithms) * len(self.variants) + 4
+        items = 2 * len(self.isas) * len(self.algorithms) * len(self.variants) + 4 + 2 * len(self.baselines)
         per_sample = max(self.suite.min_time, n * 2e-9)
         return items * (self.suite.repetitions + self.suite.warmup + 2) * per_sample
 
 
 def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None,
-              variants=None) -> Plan:
+              variants=None, baselines=None) -> Plan:
     """The suite (built-in name or path) with command-line overrides, resolved for this host.
 
-    variants: comma-separated store variants ("auto", "temporal", "nt"); default auto only."""
+    variants: comma-separated store variants ("auto", "temporal", "nt"); default auto only.
+    baselines: comma-separated libraries (numpy, scipy, torch, onnxruntime) or "all"; those not
+    installed are skipped with the reason."""
     import psutil
 
     from softbench import isa as isa_mod
@@ -65,7 +69,17 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
         algorithms=list(suite.algorithms),
         stream_isa=isa_mod.best(),
         variants=_parse_variants(variants),
+        **_baselines(baselines),
     )
+
+
+def _baselines(text) -> dict:
+    if not text:
+        return {}
+    from softbench import baselines as bl
+
+    names = None if text == "all" else text
+    return {"baselines": bl.available_baselines(names), "skipped_baselines": bl.skipped_baselines(names)}
 
 
 def _parse_variants(text) -> list:
@@ -139,6 +153,8 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
             writer.warn(text)
         for name, why in plan.skipped_isas.items():
             writer.warn(f"ISA {name} skipped: {why}")
+        for name, why in plan.skipped_baselines.items():
+            writer.warn(f"baseline {name} skipped: {why}")
         if cpu is None:
             writer.warn("could not pin the measuring thread to one CPU (no sched_setaffinity): the OS may migrate it mid-sample")
 
@@ -167,13 +183,13 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
         progress.start(plan.total_work())
         for n in plan.sizes:
             work = plan.point_work(n)
-            samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(kernels) + len(streams))
+            samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(kernels) + len(streams) + len(plan.baselines))
             step = work / max(samples_total, 1)
             progress.describe(f"n={n:,}")
             point = measure_point(
                 n, kernels, streams, timer,
                 repetitions=plan.suite.repetitions, warmup=plan.suite.warmup, min_time=plan.suite.min_time,
-                rng=rng, levels=levels, cpu=cpu,
+                rng=rng, levels=levels, cpu=cpu, baselines=plan.baselines,
                 on_sample=lambda: progress.advance(step),
                 on_start=lambda label: writer.set_in_progress(label),
             )  # fmt: skip
@@ -187,6 +203,7 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
                 writer.fail(label, message, n=n)
                 progress.message(f"{label}: {message}; no figure recorded, dropped from the rest of the run")
                 kernels = [k for k in kernels if kernel_label(k[0], k[1], k[2]) != label]
+                plan.baselines = [b for b in plan.baselines if kernel_label(b[0], "library") != label]
             writer.set_in_progress(None)
         noisy = [(label, s) for label, s in _spreads(outcome.records) if s > 0.10]
         if noisy:

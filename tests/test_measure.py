@@ -223,3 +223,28 @@ def test_crash_inside_a_kernel_leaves_a_valid_file_naming_it(tmp_path):
     assert not doc.complete
     assert [r.n for r in doc.results] == [1024]
     assert doc.in_progress and "online/scalar" in doc.in_progress and "2097152" in doc.in_progress
+
+
+def test_run_measures_library_baselines_beside_kernels(tmp_path):
+    out = tmp_path / "b.json"
+    p = sb("run", "--sizes", "2Ki", "--min-time", "0.001", "-a", "two-pass", "-i", "scalar",
+           "--baselines", "numpy,torch", "-o", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    doc = results.load(out)
+    by_alg = {r.algorithm: r for r in doc.results}
+    assert by_alg["numpy"].isa == "library" and by_alg["numpy"].roofline_efficiency is None
+    assert by_alg["numpy"].max_rel_error < 1e-5
+    raw = json.loads(out.read_text())["results"]
+    numpy_rec = next(r for r in raw if r["algorithm"] == "numpy")
+    assert numpy_rec["baseline"].startswith("numpy ")  # the library version that was measured
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert any("baseline torch skipped" in w for w in doc.warnings)
+    else:
+        assert "torch" in by_alg
+
+
+def test_unknown_baseline_is_one_line(tmp_path):
+    p = sb("run", "--baselines", "tensorflow", "-o", str(tmp_path / "x.json"))
+    assert p.returncode == 2 and "tensorflow" in p.stderr and "Traceback" not in p.stderr
