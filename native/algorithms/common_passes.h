@@ -6,6 +6,15 @@
 
 #define SB_VEC (SB_W * SB_UNROLL)
 
+/* Software prefetch of the input SB_PREFETCH floats ahead, one per cache line an unrolled
+ * iteration reads. Only the passes that compute exps use it: they leave the hardware prefetcher
+ * behind far out of cache (two-pass 13% faster at 2^25 on Zen 3), while the plain streaming passes
+ * and the twins were measured slower with it (the twins must stay the best floor). */
+#define SB_PREFETCH 2048
+static inline void SB_FN(prefetch)(const float *p) {
+    for (int l = 0; l < (SB_VEC * 4 + 63) / 64; l++) __builtin_prefetch(p + SB_PREFETCH + 16 * l);
+}
+
 /* exp(x) = m * 2^n, the extended-exponent form, from the ISA's two halves: n = v_ext_n(x) alone is
  * what the two-pass sum needs first (to raise the shared exponent), m = v_ext_m(x, n) after. */
 static inline void v_exp_ext(vf x, vf *m, vf *n) {
@@ -80,6 +89,7 @@ static inline double SB_FN(sumexp)(size_t n, const float *x, float *y, float max
     while (i + SB_VEC <= n) {
         size_t block_end = n - i >= (size_t)SB_BLOCK_ITERS * SB_VEC ? i + (size_t)SB_BLOCK_ITERS * SB_VEC : n;
         for (; i + SB_VEC <= block_end; i += SB_VEC) {
+            SB_FN(prefetch)(x + i);
             for (int u = 0; u < SB_UNROLL; u++) {
                 vf e = v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax));
                 if (store) SB_FN(store_y)(y + i + u * SB_W, e, nt);
@@ -120,9 +130,11 @@ static inline void SB_FN(expscale)(size_t n, const float *x, float *y, const sb_
     const vf vmax = v_set1(st->max), vscale = v_set1((float)(1.0 / st->sum));
     size_t i = SB_FN(stream_head)(y, n, nt);
     if (i) v_store_tail(y, v_mul(v_exp_nonpos(v_sub(v_load_tail(x, i), vmax)), vscale), i);
-    for (; i + SB_VEC <= n; i += SB_VEC)
+    for (; i + SB_VEC <= n; i += SB_VEC) {
+        SB_FN(prefetch)(x + i);
         for (int u = 0; u < SB_UNROLL; u++)
             SB_FN(store_y)(y + i + u * SB_W, v_mul(v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax)), vscale), nt);
+    }
     for (; i + SB_W <= n; i += SB_W)
         SB_FN(store_y)(y + i, v_mul(v_exp_nonpos(v_sub(v_load(x + i), vmax)), vscale), nt);
     if (i < n)

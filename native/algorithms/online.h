@@ -28,6 +28,7 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
     while (i + SB_VEC <= n) {
         size_t block_end = n - i >= (size_t)SB_BLOCK_ITERS * SB_VEC ? i + (size_t)SB_BLOCK_ITERS * SB_VEC : n;
         for (; i + SB_VEC <= block_end; i += SB_VEC) {
+            SB_FN(prefetch)(x + i);
             vf xs[SB_UNROLL];
             xs[0] = v_load(x + i);
             vf gmax = xs[0];

@@ -29,6 +29,7 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
     while (i + SB_VEC <= n) {
         size_t block_end = n - i >= (size_t)SB_BLOCK_ITERS * SB_VEC ? i + (size_t)SB_BLOCK_ITERS * SB_VEC : n;
         for (; i + SB_VEC <= block_end; i += SB_VEC) {
+            SB_FN(prefetch)(x + i);
             /* exponents first, mantissas after: x is loaded twice (from L1) rather than keeping
              * SB_UNROLL more vectors live, which spilled registers */
             vf e[SB_UNROLL];
@@ -75,9 +76,11 @@ static inline void SB_FN(two_pass_out)(size_t n, const float *x, float *y, const
     const vf emax = v_set1(st->sum == 0.0 ? 0.0f : (float)st->sum_exp);
     size_t i = SB_FN(stream_head)(y, n, nt);
     if (i) v_store_tail(y, SB_FN(two_pass_y)(v_load_tail(x, i), inv, emax), i);
-    for (; i + SB_VEC <= n; i += SB_VEC)
+    for (; i + SB_VEC <= n; i += SB_VEC) {
+        SB_FN(prefetch)(x + i);
         for (int u = 0; u < SB_UNROLL; u++)
             SB_FN(store_y)(y + i + u * SB_W, SB_FN(two_pass_y)(v_load(x + i + u * SB_W), inv, emax), nt);
+    }
     for (; i + SB_W <= n; i += SB_W) SB_FN(store_y)(y + i, SB_FN(two_pass_y)(v_load(x + i), inv, emax), nt);
     if (i < n) v_store_tail(y + i, SB_FN(two_pass_y)(v_load_tail(x + i, n - i), inv, emax), n - i);
     if (nt) v_stream_fence();
