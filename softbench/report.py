@@ -51,6 +51,9 @@ ALGORITHM_COLOURS = {
     "two-pass": "#D55E00",
     "online": "#009E73",
 }
+# Library baselines (`run --baselines`): drawn dotted in every ISA's panel, one colour each.
+LIBRARY_ISA = "library"
+LIBRARY_COLOURS = {"numpy": "#E69F00", "scipy": "#999999", "torch": "#CC79A7", "onnxruntime": "#000000"}
 _EXTRA_COLOURS = ("#CC79A7", "#E69F00", "#000000", "#999999", "#F0E442")
 _MARKERS = {"three-pass-recompute": "o", "three-pass-reload": "s", "two-pass": "^", "online": "D"}
 # Files in the across-files plots: told apart by line style and marker (colour is the algorithm).
@@ -65,6 +68,8 @@ def algorithm_colour(name: str) -> str:
     base = name.split("[")[0].split(" ")[0]
     if base in ALGORITHM_COLOURS:
         return ALGORITHM_COLOURS[base]
+    if base in LIBRARY_COLOURS:
+        return LIBRARY_COLOURS[base]
     return _EXTRA_COLOURS[zlib.crc32(base.encode()) % len(_EXTRA_COLOURS)]
 
 
@@ -220,7 +225,9 @@ def _series_name(r: Record) -> str:
 
 
 def _isas(rf: ResultFile) -> list[str]:
-    return sorted({r.isa for r in rf.results}, key=lambda i: cmp.order_key(i, cmp.ISA_ORDER))
+    """The ISA panels: library baselines get no panel of their own (they join every panel)."""
+    isas = sorted({r.isa for r in rf.results}, key=lambda i: cmp.order_key(i, cmp.ISA_ORDER))
+    return [i for i in isas if i != LIBRARY_ISA] or isas
 
 
 def _series(rf: ResultFile, isa: str) -> dict[str, list[Record]]:
@@ -228,14 +235,18 @@ def _series(rf: ResultFile, isa: str) -> dict[str, list[Record]]:
     seen = set()
     for r in sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant)):
         k = (r.algorithm, r.isa, r.n, r.threads, r.variant)
-        if r.isa != isa or k in seen:
+        if (r.isa != isa and r.isa != LIBRARY_ISA) or k in seen:
             continue
         seen.add(k)
-        out.setdefault(_series_name(r), []).append(r)
+        name = _series_name(r) + (" (library)" if r.isa == LIBRARY_ISA and isa != LIBRARY_ISA else "")
+        out.setdefault(name, []).append(r)
     return out
 
 
-def _line(ax, name: str, xs, ys, label: str | None = None, style: str = "-", marker: str | None = None) -> None:
+def _line(ax, name: str, xs, ys, label: str | None = None, style: str | None = None, marker: str | None = None) -> None:
+    # solid: a kernel; dashed / dash-dotted: forced non-temporal / normal stores; dotted: a library
+    if style is None:
+        style = ":" if name.endswith("(library)") else "--" if "[nt]" in name else "-." if "[" in name else "-"
     ax.plot(xs, ys, linestyle=style, marker=marker or _marker(name), color=algorithm_colour(name), label=label or name)
 
 
