@@ -12,7 +12,7 @@
 #define SB_AARCH64 1
 #endif
 
-static double sb_now_ns(void) {
+double sb_now_ns(void) {
     struct timespec ts;
 #ifdef CLOCK_MONOTONIC_RAW
     clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
@@ -23,15 +23,15 @@ static double sb_now_ns(void) {
 }
 
 #if SB_X86
-static unsigned sb_fpmode_enter(int ftz_daz) {
+unsigned sb_fpmode_enter(int ftz_daz) {
     unsigned old = _mm_getcsr();
     if (ftz_daz) _mm_setcsr(old | 0x8040u); /* FTZ (bit 15) | DAZ (bit 6) */
     return old;
 }
-static void sb_fpmode_leave(unsigned old) { _mm_setcsr(old); }
+void sb_fpmode_leave(unsigned old) { _mm_setcsr(old); }
 int sb_ftz_daz_supported(void) { return 1; }
 #elif SB_AARCH64
-static unsigned sb_fpmode_enter(int ftz_daz) {
+unsigned sb_fpmode_enter(int ftz_daz) {
     uint64_t fpcr;
     __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
     if (ftz_daz) {
@@ -40,16 +40,20 @@ static unsigned sb_fpmode_enter(int ftz_daz) {
     }
     return (unsigned)fpcr;
 }
-static void sb_fpmode_leave(unsigned old) {
+void sb_fpmode_leave(unsigned old) {
     uint64_t fpcr = old;
     __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
 }
 int sb_ftz_daz_supported(void) { return 1; }
 #else
-static unsigned sb_fpmode_enter(int ftz_daz) { (void)ftz_daz; return 0; }
-static void sb_fpmode_leave(unsigned old) { (void)old; }
+unsigned sb_fpmode_enter(int ftz_daz) { (void)ftz_daz; return 0; }
+void sb_fpmode_leave(unsigned old) { (void)old; }
 int sb_ftz_daz_supported(void) { return 0; }
 #endif
+
+void sb_batch(sb_softmax_fn fn, size_t rows, size_t cols, const float *x, float *y) {
+    for (size_t r = 0; r < rows; r++) fn(cols, x + r * cols, y + r * cols);
+}
 
 double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz) {
     unsigned mode = sb_fpmode_enter(ftz_daz);

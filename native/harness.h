@@ -21,6 +21,18 @@ double sb_time_pass_calls(sb_pass_fn fn, size_t n, const float *x, float *y, con
 /* Whether FTZ/DAZ can be set on this CPU (x86 MXCSR, AArch64 FPCR.FZ). */
 int sb_ftz_daz_supported(void);
 
+/* Sets FTZ/DAZ on the calling thread (when ftz_daz is set) and returns the mode to restore with
+ * sb_fpmode_leave. The mode is per thread: the pool's workers (threads.c) set it themselves. */
+unsigned sb_fpmode_enter(int ftz_daz);
+void sb_fpmode_leave(unsigned old);
+
+/* The harness's clock in ns (CLOCK_MONOTONIC_RAW where the OS has it). */
+double sb_now_ns(void);
+
+/* A batch: y[r] = softmax(x[r]) for each of `rows` rows of `cols` floats, one after the other.
+ * Rows are independent, so a batch is the 1-D kernel (or twin) called once per row. */
+void sb_batch(sb_softmax_fn fn, size_t rows, size_t cols, const float *x, float *y);
+
 typedef struct {
     int is_x86, is_aarch64;
     int sse2, avx, fma, avx2, avx512f; /* the CPU says it has them (CPUID) */

@@ -30,14 +30,29 @@ typedef struct {
 
 typedef void (*sb_pass_fn)(size_t n, const float *x, float *y, sb_state *st);
 
+/* How the states one pass leaves on separate chunks of a row combine into the whole row's state,
+ * so that one row can be split across threads (threads.c; sb_merge_states below). */
+enum {
+    SB_MERGE_NONE,   /* the last pass: it only writes y */
+    SB_MERGE_MAX,    /* max = the chunks' largest max */
+    SB_MERGE_SUM,    /* sum = the chunks' sums added (every chunk used the same max) */
+    SB_MERGE_EXT,    /* two-pass: (sum, sum_exp) pairs added in extended-exponent form */
+    SB_MERGE_ONLINE  /* online: (max, sum) pairs, each sum rescaled to the largest max */
+};
+
 /* One pass of an algorithm, with its traffic twin and its own traffic (bytes per element), so
- * that a profile can time each pass alone against its memory floor. */
+ * that a profile can time each pass alone against its memory floor; with non-temporal output
+ * stores (fn_nt, twin_nt: the same functions for a pass that stores nothing) and its merge, so
+ * that threads can run it on chunks of one row with the kernel's own store kind. */
 typedef struct {
     const char *algorithm;
     const char *pass;
     sb_pass_fn fn;
     sb_pass_fn twin;
     int read_x, read_y, write_y;
+    sb_pass_fn fn_nt;
+    sb_pass_fn twin_nt;
+    int merge;
 } sb_pass_entry;
 
 /* STREAM-style bandwidth kernels: read (sum x into y[0]), write (y = x[0]), copy, scale. */
@@ -96,6 +111,33 @@ static inline void sb_online_accumulate(double *mref, double *dsum, double m, do
         *mref = m;
     } else {
         *dsum += d * exp(m - *mref);
+    }
+}
+
+/* st = the merge of count chunk states left by a pass of merge kind `kind` (the chunks started
+ * from st, so the fields the pass does not set are already right). A chunk's share is computed as
+ * the one-thread kernel combines its SIMD lanes, with the same helpers: the split changes the
+ * order of additions only. */
+static inline void sb_merge_states(int kind, sb_state *st, const sb_state *const *chunk, int count) {
+    if (kind == SB_MERGE_MAX) {
+        float m = -INFINITY;
+        for (int i = 0; i < count; i++) m = chunk[i]->max > m ? chunk[i]->max : m;
+        st->max = m;
+    } else if (kind == SB_MERGE_SUM) {
+        double s = 0.0;
+        for (int i = 0; i < count; i++) s += chunk[i]->sum;
+        st->sum = s;
+    } else if (kind == SB_MERGE_EXT) {
+        double M = 0.0, E = -INFINITY;
+        /* a masked chunk reports M = 0 and adds nothing: if every chunk was masked, M stays 0 */
+        for (int i = 0; i < count; i++) sb_ext_accumulate(&M, &E, chunk[i]->sum, chunk[i]->sum_exp);
+        st->sum = M;
+        st->sum_exp = E;
+    } else if (kind == SB_MERGE_ONLINE) {
+        double m = -FLT_MAX, d = 0.0;
+        for (int i = 0; i < count; i++) sb_online_accumulate(&m, &d, (double)chunk[i]->max, chunk[i]->sum);
+        st->max = (float)m;
+        st->sum = d;
     }
 }
 

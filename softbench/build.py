@@ -37,6 +37,7 @@ typedef void (*sb_pass_fn)(size_t n, const float *x, float *y, sb_state *st);
 typedef struct {
     const char *algorithm; const char *pass; sb_pass_fn fn; sb_pass_fn twin;
     int read_x, read_y, write_y;
+    sb_pass_fn fn_nt; sb_pass_fn twin_nt; int merge;
 } sb_pass_entry;
 """
 CDEF_TABLE = """
@@ -51,6 +52,16 @@ CDEF_HARNESS = """
 double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz);
 double sb_time_pass_calls(sb_pass_fn fn, size_t n, const float *x, float *y, const sb_state *st, uint64_t calls, int ftz_daz);
 int sb_ftz_daz_supported(void);
+void sb_batch(sb_softmax_fn fn, size_t rows, size_t cols, const float *x, float *y);
+typedef struct { sb_softmax_fn fn; int passes; sb_pass_fn pass[4]; int merge[4]; } sb_work;
+typedef struct sb_pool sb_pool;
+sb_pool *sb_pool_create(int threads, const int *cpus);
+void sb_pool_destroy(sb_pool *pool);
+int sb_pool_threads(const sb_pool *pool);
+int sb_pool_pinned(const sb_pool *pool);
+void sb_pool_run(sb_pool *pool, const sb_work *work, size_t rows, size_t cols, const float *x, float *y);
+double sb_pool_time(sb_pool *pool, const sb_work *work, size_t rows, size_t cols, const float *x, float *y, uint64_t calls, int ftz_daz);
+void sb_pool_touch(sb_pool *pool, size_t rows, size_t cols, float *buf);
 typedef struct {
     int is_x86, is_aarch64;
     int sse2, avx, fma, avx2, avx512f;
@@ -69,8 +80,10 @@ double sb_perf_time_calls(sb_perf_group *g, sb_softmax_fn fn, size_t n, const fl
 double sb_perf_time_pass_calls(sb_perf_group *g, sb_pass_fn fn, size_t n, const float *x, float *y, const sb_state *st, uint64_t calls, int ftz_daz);
 """
 
-# The harness (timing loop, FTZ/DAZ, CPU probe) rides in the scalar module: baseline flags only.
+# The harness (timing loop, FTZ/DAZ, CPU probe, thread pool) rides in the scalar module: baseline
+# flags only, linked with the threads library.
 HARNESS_ISA = "scalar"
+HARNESS_LIBS = ("-pthread",)
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,7 @@ def sources_for(isa: str) -> list[Path]:
     if isa == HARNESS_ISA:
         units.append(root / "harness.c")
         units.append(root / "perf_counters.c")  # hardware counters (perf_event_open) for `profile`
+        units.append(root / "threads.c")  # the thread pool of `run --threads` and softmax(threads=)
     return units
 
 
@@ -159,7 +173,8 @@ def _cdef(isa: str) -> str:
 
 @dataclass(frozen=True)
 class Pass:
-    """One pass of an algorithm (sb_pass_entry): its function, its traffic twin, its bytes/element."""
+    """One pass of an algorithm (sb_pass_entry): its function, its traffic twin, its bytes/element;
+    both with non-temporal output stores, and how chunks' states merge after it (SB_MERGE_*)."""
 
     algorithm: str
     name: str
@@ -168,6 +183,9 @@ class Pass:
     read_x: int = 0
     read_y: int = 0
     write_y: int = 0
+    fn_nt: object = field(repr=False, default=None)
+    twin_nt: object = field(repr=False, default=None)
+    merge: int = 0
 
 
 @dataclass
@@ -204,7 +222,8 @@ def _file_sha256(path: Path) -> str:
 
 def _compile(isa: str, compiler: Compiler, flags: list[str], target: Path) -> list[str]:
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.so")
-    command = [*shlex.split(compiler.command), *flags, "-o", str(tmp), *map(str, sources_for(isa)), "-lm"]
+    libs = ["-lm", *(HARNESS_LIBS if isa == HARNESS_ISA else ())]
+    command = [*shlex.split(compiler.command), *flags, "-o", str(tmp), *map(str, sources_for(isa)), *libs]
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=300)
     except OSError as exc:
@@ -312,7 +331,8 @@ def load(isa: str) -> BuiltModule:
     for i in range(count[0]):
         e = table[i]
         name = ffi.string(getattr(e, "pass")).decode()  # `pass` is a Python keyword
-        p = Pass(ffi.string(e.algorithm).decode(), name, e.fn, e.twin, e.read_x, e.read_y, e.write_y)
+        p = Pass(ffi.string(e.algorithm).decode(), name, e.fn, e.twin, e.read_x, e.read_y, e.write_y,
+                 e.fn_nt, e.twin_nt, e.merge)
         module.passes.setdefault(p.algorithm, []).append(p)
     _loaded[isa] = module
     return module

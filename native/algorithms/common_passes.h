@@ -120,9 +120,13 @@ static void SB_FN(pass_sumexp)(size_t n, const float *x, float *y, sb_state *st)
     st->sum = SB_FN(sumexp)(n, x, y, st->max, 0, 0);
 }
 
-/* Pass "store-exp": y_i = exp(x_i - st->max) stored, st->sum their sum. */
+/* Pass "store-exp": y_i = exp(x_i - st->max) stored, st->sum their sum. The _nt forms of the
+ * passes that store (here and below) are what threads run on chunks of a row past the LLC. */
 static void SB_FN(pass_storeexp)(size_t n, const float *x, float *y, sb_state *st) {
     st->sum = SB_FN(sumexp)(n, x, y, st->max, 1, 0);
+}
+static void SB_FN(pass_storeexp_nt)(size_t n, const float *x, float *y, sb_state *st) {
+    st->sum = SB_FN(sumexp)(n, x, y, st->max, 1, 1);
 }
 
 /* Pass "exp-scale": y_i = exp(x_i - st->max) / st->sum. */
@@ -142,6 +146,7 @@ static inline void SB_FN(expscale)(size_t n, const float *x, float *y, const sb_
     if (nt) v_stream_fence();
 }
 static void SB_FN(pass_expscale)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(expscale)(n, x, y, st, 0); }
+static void SB_FN(pass_expscale_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(expscale)(n, x, y, st, 1); }
 
 /* Pass "scale": y_i *= 1 / st->sum, in place. Trivial arithmetic: it is its own twin. */
 static inline void SB_FN(scale)(size_t n, float *y, const sb_state *st, const int nt) {
@@ -155,6 +160,7 @@ static inline void SB_FN(scale)(size_t n, float *y, const sb_state *st, const in
     if (nt) v_stream_fence();
 }
 static void SB_FN(pass_scale)(size_t n, const float *x, float *y, sb_state *st) { (void)x; SB_FN(scale)(n, y, st, 0); }
+static void SB_FN(pass_scale_nt)(size_t n, const float *x, float *y, sb_state *st) { (void)x; SB_FN(scale)(n, y, st, 1); }
 
 /* An algorithm defined as <ident>_impl(n, x, y, nt) gets its three entry points: <ident>_temporal
  * (normal stores), <ident>_nt (non-temporal output stores) and <ident>, which picks by size: nt

@@ -73,5 +73,7 @@ static inline void SB_FN(online_impl)(size_t n, const float *x, float *y, const 
 SB_DEFINE_VARIANTS(online)
 
 #define SB_PASSES_online                                                                      \
-    {"online", "sum", SB_FN(online_sum), SB_FN(twin_sum), 4, 0, 0},                           \
-    {"online", "exp-scale", SB_FN(pass_expscale), SB_FN(twin_scale), 4, 0, 4},
+    {"online", "sum", SB_FN(online_sum), SB_FN(twin_sum), 4, 0, 0,                            \
+     SB_FN(online_sum), SB_FN(twin_sum), SB_MERGE_ONLINE},                                    \
+    {"online", "exp-scale", SB_FN(pass_expscale), SB_FN(twin_scale), 4, 0, 4,                 \
+     SB_FN(pass_expscale_nt), SB_FN(twin_scale_nt), SB_MERGE_NONE},

@@ -10,6 +10,9 @@ static inline void SB_FN(three_pass_recompute_impl)(size_t n, const float *x, fl
 SB_DEFINE_VARIANTS(three_pass_recompute)
 
 #define SB_PASSES_three_pass_recompute                                                        \
-    {"three-pass-recompute", "max", SB_FN(pass_max), SB_FN(pass_max), 4, 0, 0},               \
-    {"three-pass-recompute", "sum-exp", SB_FN(pass_sumexp), SB_FN(twin_sum), 4, 0, 0},        \
-    {"three-pass-recompute", "exp-scale", SB_FN(pass_expscale), SB_FN(twin_scale), 4, 0, 4},
+    {"three-pass-recompute", "max", SB_FN(pass_max), SB_FN(pass_max), 4, 0, 0,                \
+     SB_FN(pass_max), SB_FN(pass_max), SB_MERGE_MAX},                                         \
+    {"three-pass-recompute", "sum-exp", SB_FN(pass_sumexp), SB_FN(twin_sum), 4, 0, 0,         \
+     SB_FN(pass_sumexp), SB_FN(twin_sum), SB_MERGE_SUM},                                      \
+    {"three-pass-recompute", "exp-scale", SB_FN(pass_expscale), SB_FN(twin_scale), 4, 0, 4,   \
+     SB_FN(pass_expscale_nt), SB_FN(twin_scale_nt), SB_MERGE_NONE},

@@ -11,6 +11,9 @@ static inline void SB_FN(three_pass_reload_impl)(size_t n, const float *x, float
 SB_DEFINE_VARIANTS(three_pass_reload)
 
 #define SB_PASSES_three_pass_reload                                                           \
-    {"three-pass-reload", "max", SB_FN(pass_max), SB_FN(pass_max), 4, 0, 0},                  \
-    {"three-pass-reload", "store-exp", SB_FN(pass_storeexp), SB_FN(twin_copy_sum), 4, 0, 4},  \
-    {"three-pass-reload", "scale", SB_FN(pass_scale), SB_FN(pass_scale), 0, 4, 4},
+    {"three-pass-reload", "max", SB_FN(pass_max), SB_FN(pass_max), 4, 0, 0,                   \
+     SB_FN(pass_max), SB_FN(pass_max), SB_MERGE_MAX},                                         \
+    {"three-pass-reload", "store-exp", SB_FN(pass_storeexp), SB_FN(twin_copy_sum), 4, 0, 4,   \
+     SB_FN(pass_storeexp_nt), SB_FN(twin_copy_sum_nt), SB_MERGE_SUM},                         \
+    {"three-pass-reload", "scale", SB_FN(pass_scale), SB_FN(pass_scale), 0, 4, 4,             \
+     SB_FN(pass_scale_nt), SB_FN(pass_scale_nt), SB_MERGE_NONE},

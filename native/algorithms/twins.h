@@ -52,6 +52,7 @@ static inline void SB_FN(copy_sum)(size_t n, const float *x, float *y, sb_state 
     if (nt) v_stream_fence();
 }
 static void SB_FN(twin_copy_sum)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(copy_sum)(n, x, y, st, 0); }
+static void SB_FN(twin_copy_sum_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(copy_sum)(n, x, y, st, 1); }
 
 /* read x, write y = x / st->sum: the twin of an "exp and scale" pass */
 static inline void SB_FN(scale_copy)(size_t n, const float *x, float *y, const sb_state *st, const int nt) {
@@ -65,6 +66,7 @@ static inline void SB_FN(scale_copy)(size_t n, const float *x, float *y, const s
     if (nt) v_stream_fence();
 }
 static void SB_FN(twin_scale)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(scale_copy)(n, x, y, st, 0); }
+static void SB_FN(twin_scale_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(scale_copy)(n, x, y, st, 1); }
 
 /* Each algorithm's twin runs the twins of its passes (SB_PASSES_<algorithm>) in order, with the
  * same store kind as the kernel variant it stands beside. */

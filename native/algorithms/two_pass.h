@@ -58,7 +58,9 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
 
     double sum_m = 0.0, sum_e = -INFINITY;
     for (int l = 0; l < SB_W; l++) sb_ext_accumulate(&sum_m, &sum_e, Md[l], Ed[l]);
-    if (sum_e < SB_EXT_E_MASKED) sum_m = 0.0; /* every input was -inf (or below the clamp) */
+    /* Every input was -inf (or below the clamp): an empty sum. A NaN sum (a NaN or +inf input) stays
+     * NaN, so that a chunk of a row split across threads poisons the merged sum (sb_merge_states). */
+    if (sum_e < SB_EXT_E_MASKED && sum_m == sum_m) sum_m = 0.0;
     st->sum = sum_m;
     st->sum_exp = sum_e;
 }
@@ -86,6 +88,7 @@ static inline void SB_FN(two_pass_out)(size_t n, const float *x, float *y, const
     if (nt) v_stream_fence();
 }
 static void SB_FN(two_pass_output)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(two_pass_out)(n, x, y, st, 0); }
+static void SB_FN(two_pass_output_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(two_pass_out)(n, x, y, st, 1); }
 
 static inline void SB_FN(two_pass_impl)(size_t n, const float *x, float *y, const int nt) {
     if (n == 0) return;
@@ -96,5 +99,7 @@ static inline void SB_FN(two_pass_impl)(size_t n, const float *x, float *y, cons
 SB_DEFINE_VARIANTS(two_pass)
 
 #define SB_PASSES_two_pass                                                                    \
-    {"two-pass", "sum", SB_FN(two_pass_sum), SB_FN(twin_sum), 4, 0, 0},                       \
-    {"two-pass", "output", SB_FN(two_pass_output), SB_FN(twin_scale), 4, 0, 4},
+    {"two-pass", "sum", SB_FN(two_pass_sum), SB_FN(twin_sum), 4, 0, 0,                        \
+     SB_FN(two_pass_sum), SB_FN(twin_sum), SB_MERGE_EXT},                                     \
+    {"two-pass", "output", SB_FN(two_pass_output), SB_FN(twin_scale), 4, 0, 4,                \
+     SB_FN(two_pass_output_nt), SB_FN(twin_scale_nt), SB_MERGE_NONE},
