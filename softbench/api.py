@@ -51,23 +51,34 @@ def auto_kernel(n: int, isa_name: str):
     return build.load(isa_name).kernels[alg], alg
 
 
-def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant: str | None = None) -> np.ndarray:
-    """y = exp(x) / sum(exp(x)) for a 1-D C-contiguous float32 array, by one of softbench's kernels.
+def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant: str | None = None,
+            threads: int = 1) -> np.ndarray:
+    """y = exp(x) / sum(exp(x)) by one of softbench's kernels, for a C-contiguous float32 array:
+    one row (1-D), or a batch of rows (2-D, rows x columns: softmax over each row, the last axis;
+    each row is independent of the others).
 
-    ``algorithm="auto"`` picks, for len(x), the algorithm the last `softbench tune` on this machine
-    measured fastest on that ISA (read once from the tuning file and cached); without a tuning
-    file, or with one from another machine or softbench version, the default rule: three-pass-reload
-    while input and output fit in the last-level cache, two-pass beyond.
+    ``algorithm="auto"`` picks, for the row length, the algorithm the last `softbench tune` on this
+    machine measured fastest on that ISA (read once from the tuning file and cached); without a
+    tuning file, or with one from another machine or softbench version, the default rule:
+    three-pass-reload while a row's input and output fit in the last-level cache, two-pass beyond.
 
     ``isa="auto"`` picks the best ISA this host runs. ``out`` may be a separate float32 array of
-    the same length or ``x`` itself (in place); other overlaps are refused. Masked entries (-inf)
-    give exactly 0; a row that is all -inf, or holds NaN or +inf, gives NaN everywhere.
+    the same shape or ``x`` itself (in place); other overlaps are refused. Masked entries (-inf)
+    give exactly 0; a row that is all -inf, or holds NaN or +inf, gives NaN everywhere in that row.
     ``variant`` forces the output stores ("temporal" or "nt", non-temporal); by default they are
-    non-temporal once the input reaches the last-level cache's size.
+    non-temporal once a row's input reaches the last-level cache's size.
+
+    ``threads`` splits the call across that many threads of a pool created once per process (the
+    workers are pinned to distinct CPUs, wrapping around when there are more threads than CPUs):
+    the rows of a batch in blocks, or a single row in chunks whose partial sums are merged between
+    passes. The outputs equal the one-thread outputs to within the kernels' accuracy (the sums are
+    added in another order).
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy.ndarray of float32, got {type(x).__name__}")
     _check_array("x", x)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
     if out is None:
         out = np.empty_like(x)
     else:
@@ -75,15 +86,16 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
             raise TypeError(f"out must be a numpy.ndarray of float32, got {type(out).__name__}")
         _check_array("out", out)
         if out.shape != x.shape:
-            raise ValueError(f"out has {out.size} elements but x has {x.size}; they must match")
+            raise ValueError(f"out has shape {out.shape} ({out.size} elements) but x has shape {x.shape}; they must match")
         if not out.flags.writeable:
             raise ValueError("out is read-only")
+    rows, cols = x.shape if x.ndim == 2 else (1, x.size)
     if algorithm == "auto":
         from softbench import build
         from softbench import isa as isa_mod
 
         name = isa_mod.resolve(isa)
-        fn, alg = auto_kernel(x.size, name)
+        fn, alg = auto_kernel(cols, name)
         module = build.load(name)
         if check_variant(variant):
             fn = module.variants[(alg, check_variant(variant))][0]
@@ -92,8 +104,9 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
             fn, module = kernel(algorithm, isa, variant)
         except InputError as exc:
             if str(exc).startswith("unknown algorithm"):
-                raise InputError(f"{exc}, or 'auto' (the fastest measured here for len(x))") from None
+                raise InputError(f"{exc}, or 'auto' (the fastest measured here for the row length)") from None
             raise
+        alg = algorithm
     n = x.size
     # from_buffer, not .ctypes.data or __array_interface__: those cost microseconds per call
     ffi = module.ffi
@@ -101,16 +114,37 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
     ax, ay = int(ffi.cast("uintptr_t", xp)), int(ffi.cast("uintptr_t", yp))
     if ax != ay and ax < ay + 4 * n and ay < ax + 4 * n:
         raise ValueError("out overlaps x without being x; pass out=x for in place, or a separate array")
-    if n:
+    if not n:
+        return out
+    if threads > 1:
+        _parallel(module, alg, check_variant(variant), fn, int(threads), rows, cols, xp, yp)
+    elif rows == 1:
         fn(n, xp, yp)
+    else:
+        from softbench import build
+
+        build.load(build.HARNESS_ISA).lib.sb_batch(fn, rows, cols, xp, yp)
     return out
+
+
+_works: dict[tuple, object] = {}  # (algorithm, isa, variant, store kind, fn) -> threads.Work
+
+
+def _parallel(module, alg: str, variant: str | None, fn, threads: int, rows: int, cols: int, xp, yp) -> None:
+    from softbench import threads as th
+
+    key = (alg, module.isa, variant, th.store_kind(module, variant, cols), fn)
+    work = _works.get(key)
+    if work is None:
+        work = _works[key] = th.kernel_work(module, alg, variant, cols, fn=fn)
+    th.pool(threads).run(work.cdata, rows, cols, xp, yp)
 
 
 def _check_array(label: str, a: np.ndarray) -> None:
     if a.dtype != np.float32:
         raise TypeError(f"{label} must be float32, got {a.dtype}; convert with {label}.astype(numpy.float32)")
-    if a.ndim != 1:
-        raise ValueError(f"{label} must be 1-D, got shape {a.shape}; softmax one row at a time")
+    if a.ndim not in (1, 2):
+        raise ValueError(f"{label} must be 1-D (one row) or 2-D (rows x columns, softmax over each row), got shape {a.shape}")
     if not a.flags.c_contiguous:
         raise ValueError(f"{label} must be C-contiguous; use numpy.ascontiguousarray({label})")
     if not a.flags.aligned:  # numpy's own test: the address is a multiple of the item size

@@ -140,6 +140,8 @@ def run_cmd(
     algorithms: Optional[str] = typer.Option(None, "--algorithms", "-a", help="Comma-separated algorithms (or 'all'); overrides the suite."),
     isa_names: Optional[str] = typer.Option(None, "--isa", "-i", help="Comma-separated ISAs, or 'best'/'all'; overrides the suite."),
     sizes: Optional[str] = typer.Option(None, "--sizes", help="Comma-separated sizes in elements: 4096, 4Ki, 64Mi, 1e6, 4xLLC."),
+    shape: Optional[str] = typer.Option(None, "--shape", help="Comma-separated batches ROWSxCOLUMNS (softmax over each row): 4096x8192,64x50257. With --shape alone, the suite's sizes are not run (and with --sizes alone, not its shapes)."),
+    threads: Optional[str] = typer.Option(None, "--threads", "-t", help="Comma-separated thread counts, or 'all' (every CPU this process may use): 1,2,4,all. Rows are split across threads, a single row into chunks; twins and STREAM figures use the same threads."),
     repetitions: Optional[int] = typer.Option(None, "--repetitions", "-r", help="Samples per point (>= 5)."),
     min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample (the loop of calls is calibrated to last at least this)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
@@ -153,13 +155,15 @@ def run_cmd(
     self-describing result file as the run goes.
 
     Example: softbench run --suite paper --isa avx2 --output zen3-paper.json
+
+    Example: softbench run --shape 4096x8192 --sizes 4xLLC --threads 1,2,4,8,16
     """
     from pathlib import Path
 
     from softbench import runner
     from softbench.reporters import terminal
 
-    plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes,
+    plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes, shapes=shape, threads=threads,
                             repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines)  # fmt: skip
     err_console = _console(stderr=True)
     with terminal.RunProgress(err_console) as progress:

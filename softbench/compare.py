@@ -53,6 +53,9 @@ __all__ = [
     "regime_bounds",
     "per_element_samples",
     "sort_key",
+    "series_name",
+    "record_series",
+    "shape_text",
     "order_key",
     "geomean_or_none",
     "PointComparison",
@@ -74,6 +77,10 @@ __all__ = [
     "shown_isas",
     "regime_summary",
     "speedup_points",
+    "ScalingRow",
+    "ScalingSpeedup",
+    "scaling_rows",
+    "scaling_speedups",
     "crossovers",
     "context_table",
     "to_plain",
@@ -216,17 +223,35 @@ def order_key(value: str, order: Sequence[str]) -> tuple[int, str]:
     return (order.index(value), "") if value in order else (len(order), value)
 
 
-def sort_key(algorithm: str, isa: str = "", n: int = 0, threads: int = 1, variant: str | None = None):
-    return (order_key(algorithm, ALGORITHM_ORDER), order_key(isa, ISA_ORDER), n, threads, variant or "")
+def sort_key(algorithm: str, isa: str = "", n: int = 0, threads: int = 1, variant: str | None = None, rows: int = 1):
+    return (order_key(algorithm, ALGORITHM_ORDER), order_key(isa, ISA_ORDER), rows > 1, n, rows, threads, variant or "")
 
 
-def _key(r: Record) -> tuple[str, str, int, int, str | None]:
-    return (r.algorithm, r.isa, r.n, r.threads, r.variant)
+def series_name(algorithm: str, variant: str | None = None, threads: int = 1, rows: int = 1) -> str:
+    """How tables and plots name a series: "two-pass", "two-pass[nt]", "two-pass x4" (4 threads),
+    "two-pass batch x4" (batches of rows)."""
+    return algorithm + (f"[{variant}]" if variant else "") + (" batch" if rows > 1 else "") + (f" x{threads}" if threads != 1 else "")
+
+
+def record_series(r: Record) -> str:
+    return series_name(r.algorithm, r.variant, r.threads, r.rows)
+
+
+def _key(r: Record) -> tuple[str, str, int, int, str | None, int]:
+    """A point: (algorithm, isa, n, threads, variant, rows); one row when the record has no shape."""
+    return (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)
+
+
+def shape_text(n: int, rows: int = 1) -> str:
+    """N of a row ("4Ki"), or a batch's rows x columns ("4096x8192")."""
+    from softbench.reporters.tables import fmt_n
+
+    return fmt_n(n) if rows == 1 else f"{rows}x{n // rows}"
 
 
 def _key_text(k: tuple) -> str:
-    alg, isa, n, threads, variant = k
-    text = f"{alg}{'[' + variant + ']' if variant else ''}/{isa} n={n}"
+    alg, isa, n, threads, variant, rows = k
+    text = f"{alg}{'[' + variant + ']' if variant else ''}/{isa} " + (f"n={n}" if rows == 1 else f"shape={rows}x{n // rows}")
     return text + (f" threads={threads}" if threads != 1 else "")
 
 
@@ -325,6 +350,7 @@ class PointComparison:
     enough_samples: bool  # both sides have >= stats.MIN_SAMPLES_FOR_TEST samples
     significant: bool  # enough_samples and p_value < alpha
     verdict: str  # "slower", "faster", "no change" (not significant) or "untested" (too few samples)
+    rows: int = 1  # > 1: a batch of rows of n / rows
 
 
 @dataclass
@@ -383,7 +409,7 @@ def _compare_pair(base: ResultFile, cand: ResultFile, labels: tuple[str, str], a
                 "(the cache sizes recorded differ); the candidate's is shown"
             )
         points.append(PointComparison(
-            algorithm=k[0], isa=k[1], n=k[2], threads=k[3], variant=k[4], regime=rb.regime,
+            algorithm=k[0], isa=k[1], n=k[2], threads=k[3], variant=k[4], rows=k[5], regime=rb.regime,
             baseline_ns_per_element=ma, candidate_ns_per_element=mb, ratio=ratio,
             change_pct=(ratio - 1.0) * 100.0, p_value=mw.p_value,
             baseline_samples=int(xa.size), candidate_samples=int(xb.size),
@@ -414,7 +440,7 @@ def _compare_pair(base: ResultFile, cand: ResultFile, labels: tuple[str, str], a
     if only_b:
         notes.append(f"{len(only_b)} points only in {labels[1]} (not compared): {_few(only_b)}")
     if not points:
-        notes.append(f"{labels[1]} and {labels[0]} have no point (algorithm, isa, n) in common")
+        notes.append(f"{labels[1]} and {labels[0]} have no point (algorithm, isa, n, threads, shape) in common")
     return PairComparison(
         baseline=labels[0], candidate=labels[1], points=points, geomeans=geomeans,
         overall_geomean_ratio=geomean_or_none(p.ratio for p in points),
@@ -499,9 +525,8 @@ def regime_summary(rf: ResultFile) -> list[tuple[str, str, str, RegimeCell]]:
     """(algorithm, isa, regime, cell) for every combination in the file, in display order."""
     groups: dict[tuple[str, str, str], list[Record]] = {}
     for r in _index(rf).values():
-        # variants and multi-threaded points are separate rows: "two-pass[nt-store] x4"
-        name = r.algorithm + (f"[{r.variant}]" if r.variant else "") + (f" x{r.threads}" if r.threads != 1 else "")
-        key = (name, r.isa, r.regime)
+        # variants, batches and multi-threaded points are separate rows: "two-pass[nt] batch x4"
+        key = (record_series(r), r.isa, r.regime)
         groups.setdefault(key, []).append(r)
     keys = sorted(groups, key=lambda k: (order_key(k[0], ALGORITHM_ORDER), order_key(k[1], ISA_ORDER), order_key(k[2], REGIME_ORDER)))
     return [(a, i, g, _cell(groups[(a, i, g)])) for a, i, g in keys]
@@ -518,17 +543,69 @@ class SpeedupPoint:
 
 
 def speedup_points(rf: ResultFile) -> list[SpeedupPoint]:
-    """Two-Pass's and online's speedup over each Three-Pass at every (isa, n) measured for both."""
-    idx = {k: r for k, r in _index(rf).items() if k[3] == 1 and not k[4]}
+    """Two-Pass's and online's speedup over each Three-Pass at every (isa, n) measured for both,
+    on single rows with one thread (scaling_points has the others)."""
+    idx = {k: r for k, r in _index(rf).items() if k[3] == 1 and not k[4] and k[5] == 1}
     out = []
-    for (alg, isa, n, _, _), r in idx.items():
+    for (alg, isa, n, _, _, _), r in idx.items():
         if alg not in FAST_ALGORITHMS:
             continue
         for base in THREE_PASS:
-            b = idx.get((base, isa, n, 1, None))
+            b = idx.get((base, isa, n, 1, None, 1))
             if b is not None and r.ns_per_element > 0:
                 out.append(SpeedupPoint(alg, base, isa, n, r.regime, b.ns_per_element / r.ns_per_element))
     out.sort(key=lambda s: (order_key(s.algorithm, ALGORITHM_ORDER), order_key(s.baseline, ALGORITHM_ORDER), order_key(s.isa, ISA_ORDER), s.n))
+    return out
+
+
+@dataclass
+class ScalingRow:
+    """One algorithm at one point (a row of n, or a batch of `rows` rows) with several thread counts."""
+
+    algorithm: str  # with its store variant: "two-pass", "two-pass[nt]"
+    isa: str
+    n: int
+    rows: int
+    regime: str
+    by_threads: dict[int, Record]  # ascending thread counts
+
+
+def scaling_rows(records: Iterable[Record]) -> list[ScalingRow]:
+    """Every (algorithm, variant, isa, point) measured with two or more thread counts."""
+    groups: dict[tuple, dict[int, Record]] = {}
+    for r in records:
+        groups.setdefault((r.algorithm, r.variant, r.isa, r.n, r.rows), {}).setdefault(r.threads, r)
+    out = [ScalingRow(series_name(a, v), isa, n, rows, next(iter(g.values())).regime, dict(sorted(g.items())))
+           for (a, v, isa, n, rows), g in groups.items() if len(g) >= 2]  # fmt: skip
+    out.sort(key=lambda s: (order_key(s.isa, ISA_ORDER), s.rows > 1, s.n, s.rows, order_key(s.algorithm, ALGORITHM_ORDER), s.algorithm))
+    return out
+
+
+@dataclass
+class ScalingSpeedup:
+    """Two-Pass's (or online's) speedup over a Three-Pass at one point, per thread count: does
+    its lead hold when more cores share the memory bandwidth?"""
+
+    algorithm: str
+    baseline: str
+    isa: str
+    n: int
+    rows: int
+    by_threads: dict[int, float]  # baseline time / algorithm time
+
+
+def scaling_speedups(rows: Sequence[ScalingRow]) -> list[ScalingSpeedup]:
+    at = {(s.algorithm, s.isa, s.n, s.rows): s for s in rows}
+    out = []
+    for s in rows:
+        if s.algorithm not in FAST_ALGORITHMS:
+            continue
+        for base in THREE_PASS:
+            b = at.get((base, s.isa, s.n, s.rows))
+            if b is not None:
+                common = [t for t in s.by_threads if t in b.by_threads]
+                out.append(ScalingSpeedup(s.algorithm, base, s.isa, s.n, s.rows,
+                                          {t: b.by_threads[t].ns_per_element / s.by_threads[t].ns_per_element for t in common}))  # fmt: skip
     return out
 
 

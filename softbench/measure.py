@@ -6,6 +6,12 @@ sample lasts >= min_time; warm-up samples discarded; kernels, twins and STREAM k
 interleaved in a shuffled order per repetition so drift hits them alike; memory touched before
 timing; the thread pinned to one CPU; FTZ/DAZ set during timing. Every kernel is verified before
 the run and its output checked after timing at every size: a wrong kernel gets no figure.
+
+A point is one row of N elements or a batch (rows x columns, softmax over each row), on one
+thread or split across the threads of a pool (softbench.threads). With threads, the buffers are
+first touched by the threads that use them, the twins and STREAM kernels run with the same
+threads (so the roofline stays the roofline of that many cores), and an empty parallel call of
+the same shape is timed beside them: what synchronising the threads costs per call.
 """
 
 from __future__ import annotations
@@ -88,6 +94,18 @@ class Timer:
         return calls
 
 
+@dataclass
+class PoolTimer(Timer):
+    """The same loop, around parallel calls of a thread pool on `rows` rows: fn is an sb_work
+    (softbench.threads.Work.cdata) instead of a kernel. calibrate() is Timer's."""
+
+    pool: Any = None  # threads.Pool
+    rows: int = 1
+
+    def time(self, fn, n: int, x: np.ndarray, y: np.ndarray, calls: int) -> float:
+        return self.pool.time(fn, self.rows, n // self.rows, x, y, calls, self.ftz_daz)
+
+
 # --- the plan ----------------------------------------------------------------------------------
 
 
@@ -95,7 +113,7 @@ class Timer:
 class Item:
     """One thing timed at a size: a kernel, its twin, or a STREAM kernel."""
 
-    kind: str  # "kernel", "twin", "stream"
+    kind: str  # "kernel", "twin", "stream", "baseline", or "sync" (an empty parallel call)
     name: str  # algorithm or stream kernel name
     isa: str
     fn: Any
@@ -125,11 +143,32 @@ class PointResult:
     spreads: list[tuple[str, float]]  # (label, IQR/median) of every kernel point
 
 
-def reference_check(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, exact_upto: int = 1 << 20) -> tuple[float, str]:
+ROWS_CHECKED = 16  # random rows of a batch checked against the reference, besides the first and last
+
+
+def reference_check(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, exact_upto: int = 1 << 20,
+                    rows: int = 1) -> tuple[float, str]:
     """Max relative error of y against a float64 softmax of x: over every element for n <=
-    exact_upto, else over 10,000 random elements plus the sum of y. Returns (error, problem)."""
+    exact_upto, else over 10,000 random elements plus the sum of y. Returns (error, problem).
+
+    A batch (rows > 1; x and y hold rows x n/rows): every row must sum to 1, and the first, the last
+    and ROWS_CHECKED random rows are checked as above, each against its own reference."""
     from softbench.verify import FLT_MIN, REL_TOLERANCE
 
+    if rows > 1:
+        xs, ys = x.reshape(rows, -1), y.reshape(rows, -1)
+        sums = ys.sum(axis=1, dtype=np.float64)
+        off = np.flatnonzero(~(np.abs(sums - 1.0) <= 1e-4))
+        if off.size:
+            return math.inf, f"row {off[0]} of {rows} sums to {sums[off[0]]:.6g}, not 1"
+        picked = np.unique(np.concatenate([[0, rows - 1], rng.integers(0, rows, ROWS_CHECKED)]))
+        worst = 0.0
+        for r in picked:
+            err, problem = reference_check(xs[r], ys[r], rng, exact_upto)
+            if problem:
+                return err, f"row {r} of {rows}: {problem}"
+            worst = max(worst, err)
+        return worst, ""
     n = x.size
     xd_max = float(np.max(x))
     # float64 normaliser in blocks: no n-sized float64 temporary for huge n
@@ -166,18 +205,46 @@ def measure_point(
     cpu: int | None,
     on_sample: Callable[[], None] = lambda: None,
     on_start: Callable[[str], None] = lambda label: None,
+    rows: int = 1,
+    pool: Any = None,
 ) -> PointResult:
-    """Measure every kernel, twin and STREAM kernel at one size, interleaved."""
+    """Measure every kernel, twin and STREAM kernel at one point, interleaved: n elements as one
+    row, or as a batch of `rows` rows of n / rows (softmax over each row); on this thread, or split
+    across the threads of `pool` (softbench.threads.Pool), twins and STREAM kernels alike."""
+    from softbench import build, threads
     from softbench.kernels import algorithms
 
-    x = rng.standard_normal(n, dtype=np.float32) * np.float32(4.0)
-    # separate output buffers: kernels, twins and streams each write their own, and all are
-    # touched now so that first-touch page faults are not timed
-    y = np.zeros(n, np.float32)
-    y_twin = np.zeros(n, np.float32)
+    cols = n // rows
+    parallel = pool is not None or rows > 1  # through the pool's loop (a pool of 1 runs a batch)
+    if parallel:
+        pool = pool or threads.pool(1)
+        timer = PoolTimer(timer.harness, timer.ftz_daz, pool=pool, rows=rows)
+    nthreads = pool.threads if pool is not None else 1
+    point = f"{rows}x{cols}" if rows > 1 else f"n={n}"
+    if nthreads > 1:
+        point += f" threads={nthreads}"
+    # separate output buffers: kernels, twins and streams each write their own; all are touched
+    # now, by the threads that will use them, so that first-touch page faults are not timed
+    x, y, y_twin = (threads.touched_array(rows, cols, pool) for _ in range(3))
+    np.multiply(rng.standard_normal(n, dtype=np.float32), np.float32(4.0), out=x)
+    if parallel:  # each kernel, twin and STREAM kernel as the pool's work: whole rows, or passes
+        mods = {i: build.load(i) for i in {k[1] for k in kernels} | {s[1] for s in streams}}
+        works = [(threads.kernel_work(mods[i], a, v, cols, fn=fn), threads.kernel_work(mods[i], a, v, cols, twin=True, fn=tw))
+                 for a, i, v, fn, tw in kernels]  # fmt: skip
+        kernels = [(a, i, v, w.cdata, tw.cdata) for (a, i, v, _, _), (w, tw) in zip(kernels, works)]
+        streams = [(s, i, threads.stream_work(mods[i], fn).cdata, rb, wb) for s, i, fn, rb, wb in streams]
     items = [Item("kernel", a, i, fn, v) for a, i, v, fn, _ in kernels]
     items += [Item("twin", a, i, tw, v) for a, i, v, _, tw in kernels]
     items += [Item("stream", s, i, fn) for s, i, fn, _, _ in streams]
+    sync_of: dict[str, Item] = {}  # kernel key -> the empty call with its phases (threads > 1)
+    if nthreads > 1:
+        empty: dict[str, Item] = {}  # one per phase structure: rows, or an algorithm's passes
+        for (a, i, v, _, _), (w, _) in zip(kernels, works):
+            phases = "rows" if rows > 1 else "+".join(map(str, w.merges))
+            if phases not in empty:
+                empty[phases] = Item("sync", f"sync[{phases}]", "", threads.empty_work(timer.harness, w).cdata)
+            sync_of[kernel_label(a, i, v)] = empty[phases]
+        items += empty.values()
     if baselines:
         from softbench import baselines as bl
 
@@ -196,7 +263,7 @@ def measure_point(
         return timer.time(item.fn, n, x, out_for(item), calls)
 
     for item in items:
-        on_start(f"{item.label} n={n}")
+        on_start(f"{item.label} {point}")
         if item.kind == "baseline":
             from softbench import baselines as bl
 
@@ -217,14 +284,15 @@ def measure_point(
     regime_name = regime(n, levels)
     twin_of = {it.key: it for it in items if it.kind == "twin"}
     table = algorithms()
+    shape = {"shape": [rows, cols]} if parallel else {}
     for item in items:
         if item.kind != "kernel":
             continue
-        # the kernel's output, recomputed now and checked: a wrong kernel gets no figure
+        # the kernel's output, recomputed now (split as timed) and checked: a wrong kernel gets no figure
         timer.time(item.fn, n, x, y, 1)
-        err, problem = reference_check(x, y, rng)
+        err, problem = reference_check(x, y, rng, rows=rows)
         if problem:
-            result.failures.append((item.key, f"wrong output at n={n}: {problem}"))
+            result.failures.append((item.key, f"wrong output at {point}: {problem}"))
             continue
         per_elem = np.asarray(item.samples) / (item.calls * n)
         summary = stats.summarize(per_elem)
@@ -233,12 +301,13 @@ def measure_point(
         twin_median = float(np.median(twin_per_elem))
         alg = table[item.name]
         med = summary["median"]
-        result.spreads.append((f"{item.label} n={n}", summary["rel_spread"]))
+        result.spreads.append((f"{item.label} {point}", summary["rel_spread"]))
+        sync = sync_of.get(item.key)
         result.records.append({
             "algorithm": item.name,
             "isa": item.isa,
             "n": n,
-            "threads": 1,
+            "threads": nthreads,
             "regime": regime_name,
             "bytes_per_element": alg.traffic(),
             "samples_ns": item.samples,
@@ -254,6 +323,8 @@ def measure_point(
             "twin_calls_per_sample": twin.calls,
             **({"variant": item.variant} if item.variant else {}),
             **({"cpu": cpu} if cpu is not None else {}),
+            **shape,
+            **({"sync_ns": float(np.median(sync.samples)) / sync.calls} if sync is not None else {}),
         })
     for item in (it for it in items if it.kind == "baseline"):
         # A library is reported as it is: its error is measured, not held to the kernels' 1e-5
@@ -285,7 +356,8 @@ def measure_point(
             "kernel": item.name,
             "isa": item.isa,
             "n": n,
-            "threads": 1,
+            "threads": nthreads,
+            **shape,
             "regime": regime_name,
             "bytes_per_element": {"read": rb, "write": wb, "total": rb + wb, "with_rfo": rb + 2 * wb},
             "samples_ns": item.samples,
@@ -301,6 +373,9 @@ def measure_point(
 
 def pin_to_one_cpu() -> int | None:
     """Pin this thread to one CPU of its affinity set (the last: CPU 0 takes most interrupts)."""
+    from softbench.threads import allowed_cpus
+
+    allowed_cpus()  # remembered first: the other threads of a pool take the rest of the set
     try:
         allowed = sorted(os.sched_getaffinity(0))
         cpu = allowed[-1]

@@ -220,10 +220,6 @@ def _collect(ax, store: dict[str, Any]) -> None:
         store[label] = h
 
 
-def _series_name(r: Record) -> str:
-    return r.algorithm + (f"[{r.variant}]" if r.variant else "") + (f" x{r.threads}" if r.threads != 1 else "")
-
-
 def _isas(rf: ResultFile) -> list[str]:
     """The ISA panels: library baselines get no panel of their own (they join every panel)."""
     isas = sorted({r.isa for r in rf.results}, key=lambda i: cmp.order_key(i, cmp.ISA_ORDER))
@@ -233,12 +229,12 @@ def _isas(rf: ResultFile) -> list[str]:
 def _series(rf: ResultFile, isa: str) -> dict[str, list[Record]]:
     out: dict[str, list[Record]] = {}
     seen = set()
-    for r in sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant)):
-        k = (r.algorithm, r.isa, r.n, r.threads, r.variant)
+    for r in sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)):
+        k = (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)
         if (r.isa != isa and r.isa != LIBRARY_ISA) or k in seen:
             continue
         seen.add(k)
-        name = _series_name(r) + (" (library)" if r.isa == LIBRARY_ISA and isa != LIBRARY_ISA else "")
+        name = cmp.record_series(r) + (" (library)" if r.isa == LIBRARY_ISA and isa != LIBRARY_ISA else "")
         out.setdefault(name, []).append(r)
     return out
 

@@ -51,7 +51,10 @@ TOOL = "softbench"
 #   1 (softbench 0.1.0): first format. Top level schema_version, tool, context, results,
 #     warnings, complete, failures; records as in `Record` below.
 #     Added since without a version bump (old readers ignore them): top-level "profiles", a list of
-#     `softbench profile` results (softbench.profile.profile_kernel), written only when present.
+#     `softbench profile` results (softbench.profile.profile_kernel), written only when present;
+#     records' "shape" ([rows, cols]: a batch, or one row split across threads) and "sync_ns"
+#     (an empty parallel call's time, threads > 1), and bandwidth points' "shape". A record
+#     without "shape" is one row of n: [1, n].
 SCHEMA_VERSION = 1
 
 # The traffic model per element (bytes), as in design/measurement.md.
@@ -90,6 +93,20 @@ class Record:
     twin_samples_ns: list[float] | None = None
     twin_calls_per_sample: int | None = None
     cpu: int | None = None  # the CPU the measuring thread was pinned to
+    # [rows, cols], rows * cols = n: softmax over each of `rows` rows (a batch when rows > 1). Written
+    # for every point measured through the thread pool; absent: one row of n.
+    shape: list[int] | None = None
+    # ns of one empty parallel call with the same threads and phases (dispatch, barriers, merges):
+    # the synchronisation each call pays, included in ns_per_element. Only with threads > 1.
+    sync_ns: float | None = None
+
+    @property
+    def rows(self) -> int:
+        return self.shape[0] if self.shape else 1
+
+    @property
+    def cols(self) -> int:
+        return self.shape[1] if self.shape else self.n
 
     def to_dict(self) -> dict[str, Any]:
         """The record as written to the file: optional fields left out when None."""
@@ -118,7 +135,8 @@ _EXPECTED = {
     "samples_ns": _SAMPLES, "twin_samples_ns": _SAMPLES,
     "ns_per_element": _NUMBER, "min_ns_per_element": _NUMBER, "gbps_effective": _NUMBER,
     "gbps_actual": _NUMBER, "max_rel_error": _NUMBER, "twin_ns_per_element": _NUMBER,
-    "roofline_efficiency": _NUMBER_OR_NULL,
+    "roofline_efficiency": _NUMBER_OR_NULL, "sync_ns": _NUMBER,
+    "shape": "a list [rows, cols] of integers >= 1 whose product is n",
 }  # fmt: skip
 
 
@@ -142,6 +160,8 @@ def _valid(name: str, v: Any) -> bool:
         return isinstance(v, list) and len(v) > 0 and all(_is_number(x) for x in v)
     if kind == _BYTES:
         return isinstance(v, dict) and all(_is_number(v.get(k)) for k in BYTES_KEYS)
+    if name == "shape":
+        return isinstance(v, list) and len(v) == 2 and all(_valid("n", d) for d in v)
     raise AssertionError(name)
 
 
@@ -178,6 +198,9 @@ def record_from_dict(d: Any, path: str | os.PathLike | None = None, index: int |
         if name == "bytes_per_element":
             v = {k: v[k] for k in BYTES_KEYS}  # drop model keys this reader does not know
         values[name] = v
+    shape = values.get("shape")
+    if shape is not None and shape[0] * shape[1] != values["n"]:
+        raise ResultFileError(f"{where} field 'shape' must be {_EXPECTED['shape']}, got {_short(shape)} with n = {values['n']}; {hint}")
     return Record(**values)
 
 

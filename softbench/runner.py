@@ -20,7 +20,7 @@ class Interrupted(SoftbenchError):
 @dataclass
 class Plan:
     suite: Any  # suites.Suite, overrides applied
-    sizes: list[int]
+    sizes: list[int]  # single rows of n elements
     isas: list[str]
     skipped_isas: dict[str, str]
     algorithms: list[str]
@@ -29,31 +29,42 @@ class Plan:
     variants: list = field(default_factory=lambda: [None])
     baselines: list = field(default_factory=list)  # (library, version) measured beside the kernels
     skipped_baselines: dict = field(default_factory=dict)  # library -> why it is not measured
+    shapes: list = field(default_factory=list)  # batches (rows, cols), measured after the sizes
+    threads: list = field(default_factory=lambda: [1])  # thread counts, each point with each
+    skipped_threads: list = field(default_factory=list)  # counts above the CPUs this process may use
+
+    @property
+    def points(self) -> list[tuple[int, int]]:
+        """Every point as (rows, cols): the sizes as single rows, then the batches."""
+        return list(dict.fromkeys([(1, n) for n in self.sizes] + [tuple(s) for s in self.shapes]))
 
     def total_work(self) -> float:
         """Relative cost of the whole run, for an ETA that is not fooled by the large sizes."""
-        return sum(self.point_work(n) for n in self.sizes)
+        return sum(self.point_work(r * c, t) for r, c in self.points for t in self.threads)
 
-    def point_work(self, n: int) -> float:
+    def point_work(self, n: int, threads: int = 1) -> float:
         items = 2 * len(self.isas) * len(self.algorithms) * len(self.variants) + 4 + 2 * len(self.baselines)
-        per_sample = max(self.suite.min_time, n * 2e-9)
+        per_sample = max(self.suite.min_time, n * 2e-9 / threads)
         return items * (self.suite.repetitions + self.suite.warmup + 2) * per_sample
 
 
 def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None,
-              variants=None, baselines=None) -> Plan:
+              variants=None, baselines=None, shapes=None, threads=None) -> Plan:
     """The suite (built-in name or path) with command-line overrides, resolved for this host.
 
     variants: comma-separated store variants ("auto", "temporal", "nt"); default auto only.
     baselines: comma-separated libraries (numpy, scipy, torch, onnxruntime) or "all"; those not
-    installed are skipped with the reason."""
+    installed are skipped with the reason. shapes: comma-separated batches "ROWSxCOLS". threads:
+    comma-separated thread counts or "all"; more than the CPUs this process may use is an error
+    on the command line, and skipped (with a warning) in a suite."""
     import psutil
 
     from softbench import isa as isa_mod
     from softbench import machine, suites
+    from softbench import threads as th
 
     suite = suites.load_suite(suite_ref)
-    suite = suites.apply_overrides(suite, algorithms=algorithms, isas=isas, sizes=sizes,
+    suite = suites.apply_overrides(suite, algorithms=algorithms, isas=isas, sizes=sizes, shapes=shapes, threads=threads,
                                    repetitions=repetitions, min_time=min_time, seed=seed)  # fmt: skip
     status = isa_mod.host_status()
     runnable = [n for n, s in status.items() if s.runs]
@@ -61,6 +72,7 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
     llc = machine.last_level_cache_bytes(machine.collect_caches())
     available = psutil.virtual_memory().available
     ns = suites.resolve_sizes(suite, llc, available, cap=sizes is None)
+    counts, over = suites.resolve_threads(suite, len(th.allowed_cpus()), strict=threads is not None)
     return Plan(
         suite=suite,
         sizes=ns,
@@ -69,6 +81,9 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
         algorithms=list(suite.algorithms),
         stream_isa=isa_mod.best(),
         variants=_parse_variants(variants),
+        shapes=suites.resolve_shapes(suite, llc, available),
+        threads=counts,
+        skipped_threads=over,
         **_baselines(baselines),
     )
 
@@ -112,6 +127,7 @@ class Progress:
 
 def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> RunOutcome:
     from softbench import build
+    from softbench import threads as th
     from softbench.context import collect_full_context
     from softbench.measure import Timer, cache_levels, pin_to_one_cpu
     from softbench.results import default_result_path
@@ -121,10 +137,16 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
     context = collect_full_context(plan.isas, suite=plan.suite.to_dict())
     context["hostname"] = context.get("os", {}).get("hostname", "unknown")
     cpu = pin_to_one_cpu()
-    context["threads"] = 1
+    # thread t of every pool runs on thread_cpus[t]: thread 0 is this one, the others each on a
+    # core of its own while there are cores (threads.cpu_order); pools are created once, here
+    order = th.cpu_order(th.allowed_cpus(), first=cpu)
+    pools = {t: th.pool(t, order) for t in plan.threads if t > 1}
+    context["threads"] = plan.threads
+    context["thread_cpus"] = order[: max(plan.threads)]
     context["pinned_cpu"] = cpu if cpu is not None else "unknown"
     context["ftz_daz_set"] = bool(context.get("ftz_daz"))
     context["sizes"] = plan.sizes
+    context["shapes"] = [list(s) for s in plan.shapes]
     path = Path(output) if output else default_result_path(Path.cwd(), context)
     outcome = RunOutcome(path=path, context=context)
 
@@ -134,7 +156,7 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
     rng = np.random.default_rng(plan.suite.seed)
 
     try:
-        _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress)
+        _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools)
     except KeyboardInterrupt:
         raise Interrupted(
             f"interrupted: {len(outcome.records)} points saved in {path} (marked incomplete); run again to finish"
@@ -142,7 +164,7 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
     return outcome
 
 
-def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress) -> None:
+def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools) -> None:
     from softbench import build, verify
     from softbench.measure import kernel_label, measure_point, reliability_warnings
     from softbench.results import ResultWriter
@@ -157,6 +179,14 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
             writer.warn(f"baseline {name} skipped: {why}")
         if cpu is None:
             writer.warn("could not pin the measuring thread to one CPU (no sched_setaffinity): the OS may migrate it mid-sample")
+        for t in plan.skipped_threads:
+            writer.warn(f"{t} threads skipped: this process may use {len(context['thread_cpus'])} CPUs, one per thread")
+        for t, pool in pools.items():
+            if pool.pinned < t - 1:
+                writer.warn(f"{t} threads: only {pool.pinned} of {t - 1} worker threads could be pinned to their CPUs; "
+                            "the OS may move them")  # fmt: skip
+        if plan.baselines and (plan.shapes or plan.threads != [1]):
+            writer.warn("library baselines are measured on single rows with one thread only")
 
         # Kernels must be correct before they are fast: the correctness matrix first.
         kernels = []
@@ -181,17 +211,21 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
         streams = [(name, plan.stream_isa, fn, rb, wb) for name, (fn, rb, wb) in smod.streams.items()]
 
         progress.start(plan.total_work())
-        for n in plan.sizes:
-            work = plan.point_work(n)
-            samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(kernels) + len(streams) + len(plan.baselines))
+        for (rows, cols), nthreads in ((p, t) for p in plan.points for t in plan.threads):
+            n = rows * cols
+            work = plan.point_work(n, nthreads)
+            single = rows == 1 and nthreads == 1
+            baselines = plan.baselines if single else []  # libraries are called on one row
+            samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(kernels) + len(streams) + len(baselines))
             step = work / max(samples_total, 1)
-            progress.describe(f"n={n:,}")
+            progress.describe((f"n={n:,}" if rows == 1 else f"{rows:,}x{cols:,}") + (f", {nthreads} threads" if nthreads > 1 else ""))
             point = measure_point(
                 n, kernels, streams, timer,
                 repetitions=plan.suite.repetitions, warmup=plan.suite.warmup, min_time=plan.suite.min_time,
-                rng=rng, levels=levels, cpu=cpu, baselines=plan.baselines,
+                rng=rng, levels=levels, cpu=cpu, baselines=baselines,
                 on_sample=lambda: progress.advance(step),
                 on_start=lambda label: writer.set_in_progress(label),
+                rows=rows, pool=pools.get(nthreads),
             )  # fmt: skip
             for rec in point.records:
                 writer.add(rec)
@@ -214,20 +248,27 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
         outcome.failures = list(writer.failures)
 
 
+def _name(r: dict[str, Any]) -> str:
+    from softbench.compare import series_name
+
+    return series_name(r["algorithm"], r.get("variant"), r.get("threads", 1), (r.get("shape") or [1])[0])
+
+
 def _spreads(records):
     from softbench import stats
 
     for r in records:
         per = np.asarray(r["samples_ns"]) / (r["calls_per_sample"] * r["n"])
-        yield f"{r['algorithm']}{f'[{v}]' if (v := r.get('variant')) else ''}/{r['isa']} n={r['n']}", stats.summarize(per)["rel_spread"]
+        where = f"n={r['n']}" if not r.get("shape") or r["shape"][0] == 1 else "x".join(map(str, r["shape"]))
+        yield f"{_name(r)}/{r['isa']} {where}", stats.summarize(per)["rel_spread"]
 
 
 def summarize_by_regime(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (algorithm, isa, regime): medians over the sizes in that regime, for the summary table."""
+    """Per (algorithm, isa, regime): medians over the sizes in that regime, for the summary table.
+    Batches and thread counts are separate algorithms here ("two-pass batch x4")."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
-        alg = r["algorithm"] + (f"[{r['variant']}]" if r.get("variant") else "")
-        groups.setdefault((alg, r["isa"], r["regime"]), []).append(r)
+        groups.setdefault((_name(r), r["isa"], r["regime"]), []).append(r)
     order = {"L1": 0, "L2": 1, "L3": 2, "transition": 3, "DRAM": 4, "unknown": 5}
     rows = []
     for (alg, isa_name, reg), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], order.get(kv[0][2], 9))):

@@ -1,8 +1,9 @@
 """Benchmark suites: which algorithms, ISAs and sizes to measure, and how many samples to take.
 
-A suite is a small TOML file. The built-in ones (quick, paper, full) live in the suites folder
-(see `suites_dir`); any other file can be given by path. Every key is optional except `sizes`;
-unknown keys are an error, so that a typo never silently falls back to a default.
+A suite is a small TOML file. The built-in ones (quick, paper, full, models, rowlength) live in
+the suites folder (see `suites_dir`); any other file can be given by path. Every key is optional
+except `sizes` or `shapes` (at least one); unknown keys are an error, so that a typo never silently
+falls back to a default.
 
     name = "quick"                     # string; default: the file name without .toml
     description = "A first look"       # string; default ""
@@ -14,11 +15,15 @@ unknown keys are an error, so that a typo never silently falls back to a default
     sizes = [1000, "4Ki", "1e6", "4xLLC"]    # explicit sizes, or a sweep table, either
     sizes = {from = "4Ki", to = "4xLLC", points_per_decade = 2}   # geometric grid, or
     sizes = {sequence = "1-3", from = 1000, to = "4xLLC"}         # 1e3, 3e3, 1e4, 3e4, ...
+    shapes = ["4096x8192", "64x50257"]  # batches "ROWSxCOLUMNS": softmax over each row; measured
+                                       #   after the sizes (each a single row); default none
     repetitions = 5                    # samples per point, integer >= 5; default 5
     min_time = 0.01                    # seconds per sample, number > 0; default 0.01
     warmup = 1                         # warm-up samples discarded, integer >= 0; default 1
     seed = 0                           # seeds input data and the run order, integer >= 0
-    threads = [1]                      # list of thread counts, integers >= 1; default [1]
+    threads = [1, 2, "all"]            # thread counts, integers >= 1 or "all" (every CPU the
+                                       #   process may use); counts above that are skipped
+                                       #   (see resolve_threads); default [1]
 
 Sizes count float32 ELEMENTS, not bytes. A size is a whole positive number, written as an integer,
 in scientific notation ("1e6", also a TOML float 1e6) or with a suffix: K, M, G are powers of 1000
@@ -27,7 +32,8 @@ the smallest N whose input alone (4*N bytes) is at least k times the last-level 
 k = 4 that is the STREAM rule for "out of cache". In a sweep, a numeric `to` is the largest size
 allowed; a "<k>xLLC" `to` means "continue until a point reaches that bound", so the last point is
 past it. A `sequence` such as "1-3" or "1-2-5" lists the mantissas of each decade; the sweep takes
-the values of that sequence from `from` on.
+the values of that sequence from `from` on. A shape's ROWS is a size, its COLUMNS a size or
+"<k>xLLC" ("1x4xLLC" is one row past the STREAM bound); its memory is checked like a size's.
 """
 
 from __future__ import annotations
@@ -69,9 +75,10 @@ MAX_SWEEP_POINTS = 1000  # a guard against a sweep spec that would never end
 
 __all__ = [
     "ALGORITHMS", "ISAS", "ISA_PREFERENCE", "MIN_REPETITIONS",
-    "LLCMultiple", "Sweep", "Suite", "IsaSelection",
-    "parse_size", "suites_dir", "list_suites", "load_suite", "suite_from_dict",
-    "apply_overrides", "resolve_sizes", "resolve_isas", "best_isa", "bytes_needed",
+    "LLCMultiple", "Sweep", "Shape", "Suite", "IsaSelection",
+    "parse_size", "parse_shape", "suites_dir", "list_suites", "load_suite", "suite_from_dict",
+    "apply_overrides", "resolve_sizes", "resolve_shapes", "resolve_isas", "resolve_threads",
+    "best_isa", "bytes_needed",
 ]  # fmt: skip
 
 
@@ -89,6 +96,17 @@ class LLCMultiple:
 
 
 Size = Union[int, LLCMultiple]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A batch: `rows` rows of `cols` elements, softmax over each row."""
+
+    rows: int
+    cols: Size
+
+    def __str__(self) -> str:
+        return f"{self.rows}x{self.cols}"
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,7 @@ class Suite:
     still depend on the cache size (see resolve_sizes)."""
 
     name: str
-    sizes: tuple[Size, ...] | Sweep
+    sizes: tuple[Size, ...] | Sweep  # () when the suite has only shapes
     description: str = ""
     algorithms: tuple[str, ...] = ALGORITHMS
     isas: tuple[str, ...] = ("best",)
@@ -123,7 +141,8 @@ class Suite:
     min_time: float = 0.01
     warmup: int = 1
     seed: int = 0
-    threads: tuple[int, ...] = (1,)
+    threads: tuple[int | str, ...] = (1,)  # "all" resolves on the host (resolve_threads)
+    shapes: tuple[Shape, ...] = ()
     source: str | None = None  # the file it was read from, for messages
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +161,7 @@ class Suite:
             "warmup": self.warmup,
             "seed": self.seed,
             "threads": list(self.threads),
+            "shapes": [str(s) for s in self.shapes],
             "source": self.source,
         }
 
@@ -153,7 +173,7 @@ class IsaSelection(NamedTuple):
     skipped: tuple[str, ...]
 
 
-_KEYS = ("name", "description", "algorithms", "isas", "sizes", "repetitions", "min_time",
+_KEYS = ("name", "description", "algorithms", "isas", "sizes", "shapes", "repetitions", "min_time",
          "warmup", "seed", "threads")  # fmt: skip
 _SWEEP_KEYS = ("from", "to", "points_per_decade", "sequence")
 
@@ -265,6 +285,37 @@ def _parse_sequence(v: Any, where: _Where) -> tuple[int, ...]:
     return ms
 
 
+_SHAPE_HELP = 'a shape "ROWSxCOLUMNS" in float32 elements such as "4096x8192", "64x50257" or "1x4xLLC"'
+
+
+def parse_shape(text: str) -> Shape:
+    """A batch shape from "4096x8192" (rows x columns), "4Kix8Ki", "1x4xLLC". ROWS is a size
+    (parse_size); COLUMNS a size or an LLC multiple. Anything else is an InputError naming it."""
+    return _parse_shape(text, _Where("shape", "value"), "shapes")
+
+
+def _parse_shape(v: Any, where: _Where, key: str) -> Shape:
+    if isinstance(v, Shape):
+        return v
+    text = v.strip() if isinstance(v, str) else ""
+    cut = text.lower().find("x")
+    if cut <= 0:
+        raise where.bad(key, _SHAPE_HELP, v)
+    try:
+        rows = parse_size(text[:cut])
+    except InputError as e:
+        raise where.detail(key, f"{_show(v)}: rows: {e}") from None
+    return Shape(rows, _parse_size_or_llc(text[cut + 1 :], where, key))
+
+
+def _parse_shapes(v: Any, where: _Where) -> tuple[Shape, ...]:
+    if isinstance(v, str) and where.noun == "option":  # --shape 4096x8192,64x50257
+        v = [s for s in v.split(",") if s.strip()]
+    if not isinstance(v, (list, tuple)):
+        raise where.bad("shapes", f"a list, each {_SHAPE_HELP}", v)
+    return tuple(dict.fromkeys(_parse_shape(s, where, "shapes") for s in v))
+
+
 def _parse_sizes(v: Any, where: _Where) -> tuple[Size, ...] | Sweep:
     if isinstance(v, Sweep):
         return v
@@ -329,6 +380,41 @@ def bytes_needed(n: int) -> int:
     return ARRAYS_PER_POINT * ELEMENT_BYTES * n + MEMORY_SLACK_BYTES
 
 
+def _refuse_memory(src: str, what: str, n: int, available_bytes: int, hint: str) -> InputError:
+    need = bytes_needed(n)
+    return InputError(
+        f"{src}: {what} needs {need:,} bytes ({need / 1e9:.2f} GB: {ARRAYS_PER_POINT} arrays "
+        f"of {ELEMENT_BYTES * n:,} bytes for input, output and the traffic twin, plus slack) but only "
+        f"{available_bytes:,} bytes ({available_bytes / 1e9:.2f} GB) are available; {hint}"
+    )
+
+
+def _llc_elements(s: Size, llc_bytes: int | None, src: str, key: str, example: str) -> int:
+    if isinstance(s, int):
+        return s
+    if llc_bytes is None or llc_bytes <= 0:
+        raise InputError(
+            f"{src}: key '{key}' uses \"{s}\" but this machine's last-level cache size is "
+            f"unknown; give explicit sizes instead (e.g. {example})"
+        )
+    return s.elements(llc_bytes)
+
+
+def resolve_shapes(suite: Suite, llc_bytes: int | None, available_bytes: int | None) -> list[tuple[int, int]]:
+    """The suite's batch shapes for this machine, as (rows, cols) in the suite's order. A shape
+    that does not fit in `available_bytes` is an InputError with the numbers."""
+    src = suite.source or f"suite '{suite.name}'"
+    out = []
+    for s in suite.shapes:
+        shape = (s.rows, _llc_elements(s.cols, llc_bytes, src, "shapes", "--shape 4096x8192"))
+        if available_bytes is not None and bytes_needed(shape[0] * shape[1]) > available_bytes:
+            raise _refuse_memory(src, f"shape {shape[0]}x{shape[1]}", shape[0] * shape[1], available_bytes,
+                                 "use smaller shapes (--shape) or free memory")  # fmt: skip
+        if shape not in out:
+            out.append(shape)
+    return out
+
+
 def resolve_sizes(
     suite: Suite,
     llc_bytes: int | None,
@@ -346,14 +432,7 @@ def resolve_sizes(
     src = suite.source or f"suite '{suite.name}'"
 
     def elements(s: Size) -> int:
-        if isinstance(s, int):
-            return s
-        if llc_bytes is None or llc_bytes <= 0:
-            raise InputError(
-                f"{src}: key 'sizes' uses \"{s}\" but this machine's last-level cache size is "
-                "unknown; give explicit sizes instead (e.g. --sizes 4Ki,1M,64M)"
-            )
-        return s.elements(llc_bytes)
+        return _llc_elements(s, llc_bytes, src, "sizes", "--sizes 4Ki,1M,64M")
 
     sweep = isinstance(suite.sizes, Sweep)
     if isinstance(suite.sizes, Sweep):
@@ -368,13 +447,7 @@ def resolve_sizes(
     if len(fits) == len(ns) or (cap and sweep and fits):
         return fits
     n = next(n for n in ns if bytes_needed(n) > available_bytes)
-    need = bytes_needed(n)
-    raise InputError(
-        f"{src}: size N={n:,} needs {need:,} bytes ({need / 1e9:.2f} GB: {ARRAYS_PER_POINT} arrays "
-        f"of {ELEMENT_BYTES * n:,} bytes for input, output and the traffic twin, plus slack) but only "
-        f"{available_bytes:,} bytes ({available_bytes / 1e9:.2f} GB) are available; "
-        "use smaller sizes (--sizes) or free memory"
-    )
+    raise _refuse_memory(src, f"size N={n:,}", n, available_bytes, "use smaller sizes (--sizes) or free memory")
 
 
 # ---- algorithms and ISAs --------------------------------------------------------------------
@@ -455,15 +528,34 @@ def _positive_number(v: Any, where: _Where, key: str) -> float:
     return float(v)
 
 
-def _threads(v: Any, where: _Where) -> tuple[int, ...]:
-    if isinstance(v, int) and not isinstance(v, bool):
+_THREADS_HELP = 'a list of integers >= 1 (thread counts) or "all"'
+
+
+def _threads(v: Any, where: _Where) -> tuple[int | str, ...]:
+    if isinstance(v, str) and where.noun == "option":  # --threads 1,2,all
+        v = [int(t) if t.strip().isdigit() else t.strip() for t in v.split(",") if t.strip()]
+    if isinstance(v, (int, str)) and not isinstance(v, bool):
         v = [v]
     if not isinstance(v, (list, tuple)) or not v:
-        raise where.bad("threads", "a list of integers >= 1", v)
+        raise where.bad("threads", _THREADS_HELP, v)
     for t in v:
-        if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-            raise where.bad("threads", "a list of integers >= 1", v)
+        if t != "all" and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
+            raise where.bad("threads", _THREADS_HELP, v)
     return tuple(dict.fromkeys(v))
+
+
+def resolve_threads(suite: Suite, cpus: int, *, strict: bool = False) -> tuple[list[int], list[int]]:
+    """(thread counts to run, ascending; counts skipped) on a host where the process may use `cpus`
+    CPUs. "all" is `cpus`. Each thread needs a CPU of its own, so a count above `cpus` is skipped
+    (a suite written for a bigger machine), or with strict=True (asked for on the command line)
+    an InputError."""
+    src = suite.source or f"suite '{suite.name}'"
+    counts = sorted({cpus if t == "all" else t for t in suite.threads})
+    over = [t for t in counts if t > cpus]
+    if over and strict:
+        raise InputError(f"{src}: {over[0]} threads need {over[0]} CPUs, but this process may use {cpus}; "
+                         "use --threads with counts up to that, or 'all'")  # fmt: skip
+    return [t for t in counts if t <= cpus], over
 
 
 # ---- loading --------------------------------------------------------------------------------
@@ -475,21 +567,24 @@ def suite_from_dict(data: Mapping[str, Any], source: str = "<suite>", default_na
     for k in data:
         if k not in _KEYS:
             raise where.say(k, f"is not a suite key{_did_you_mean(k, _KEYS)}; known keys: {', '.join(_KEYS)}")
-    if "sizes" not in data:
+    if "sizes" not in data and "shapes" not in data:
         raise where.say("sizes", 'is missing; give a list or a sweep such as '
-                        '{from = "4Ki", to = "4xLLC", points_per_decade = 2}')  # fmt: skip
+                        '{from = "4Ki", to = "4xLLC", points_per_decade = 2}, or batch shapes')  # fmt: skip
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name.strip():
         raise where.bad("name", "a non-empty string", name)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise where.bad("description", "a string", description)
+    if "sizes" not in data and not _parse_shapes(data["shapes"], where):
+        raise where.say("shapes", f"is empty and the suite has no sizes; give at least {_SHAPE_HELP}")
     return Suite(
         name=name.strip(),
         description=description.strip(),
         algorithms=_parse_names(data.get("algorithms", "all"), where, "algorithms", ALGORITHMS, ("all",)),
         isas=_parse_names(data.get("isas", ["best"]), where, "isas", ISAS, ISA_SPECIAL),
-        sizes=_parse_sizes(data["sizes"], where),
+        sizes=_parse_sizes(data["sizes"], where) if "sizes" in data else (),
+        shapes=_parse_shapes(data.get("shapes", []), where),
         repetitions=_int(data.get("repetitions", MIN_REPETITIONS), where, "repetitions", MIN_REPETITIONS),
         min_time=_positive_number(data.get("min_time", 0.01), where, "min_time"),
         warmup=_int(data.get("warmup", 1), where, "warmup", 0),
@@ -568,13 +663,17 @@ def apply_overrides(
     repetitions: int | None = None,
     min_time: float | None = None,
     seed: int | None = None,
-    threads: int | Sequence[int] | None = None,
+    threads: int | str | Sequence[int | str] | None = None,
     warmup: int | None = None,
+    shapes: str | Sequence[str] | None = None,
 ) -> Suite:
     """A copy of `suite` with command-line overrides applied and validated.
 
-    Strings may be comma-separated lists ("two-pass,online", "4Ki,1M,4xLLC"). Errors name the
-    option, e.g. "command line: option 'repetitions' must be an integer >= 5, got 3".
+    Strings may be comma-separated lists ("two-pass,online", "4Ki,1M,4xLLC", "1,2,all",
+    "4096x8192,64x50257"). Sizes and shapes replace the suite's points together: given one without
+    the other, the suite's other kind is dropped (`--shape 4096x8192` runs that batch only).
+    Errors name the option, e.g. "command line: option 'repetitions' must be an integer >= 5,
+    got 3".
     """
     where = _Where("command line", "option")
     changes: dict[str, Any] = {}
@@ -584,6 +683,13 @@ def apply_overrides(
         changes["isas"] = _parse_names(isas, where, "isas", ISAS, ISA_SPECIAL)
     if sizes is not None:
         changes["sizes"] = _parse_sizes(sizes, where)
+        changes["shapes"] = ()
+    if shapes is not None:
+        changes["shapes"] = _parse_shapes(shapes, where)
+        if not changes["shapes"]:
+            raise where.bad("shape", f"at least {_SHAPE_HELP}", shapes)
+        if sizes is None:
+            changes["sizes"] = ()
     if repetitions is not None:
         changes["repetitions"] = _int(repetitions, where, "repetitions", MIN_REPETITIONS)
     if min_time is not None:

@@ -97,17 +97,17 @@ class Pool:
         self.harness.lib.sb_pool_touch(self.ptr, rows, cols, self.harness.ffi.cast("float *", buf.ctypes.data))
 
 
-_pools: dict[tuple[int, tuple[int, ...]], Pool] = {}
+_pools: dict[tuple[int, tuple[int, ...] | None], Pool] = {}
 
 
 def pool(threads: int, cpus: Sequence[int] | None = None) -> Pool:
     """The process's pool of `threads` threads on `cpus` (default: cpu_order(allowed_cpus())),
     created on first use and kept: threads are created once, not per call."""
-    order = tuple(cpus if cpus is not None else cpu_order(allowed_cpus()))
-    key = (threads, order[:threads])
-    if key not in _pools:
-        _pools[key] = Pool(threads, order)
-    return _pools[key]
+    key = (threads, tuple(cpus[:threads]) if cpus is not None else None)
+    hit = _pools.get(key)
+    if hit is None:
+        hit = _pools[key] = Pool(threads, cpus if cpus is not None else cpu_order(allowed_cpus()))
+    return hit
 
 
 # --- work ------------------------------------------------------------------------------------

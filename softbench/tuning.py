@@ -56,10 +56,10 @@ def _algorithm_order() -> list[str]:
 
 
 def medians_by_isa(records: Iterable[Any]) -> dict[str, dict[int, dict[str, float]]]:
-    """isa -> n -> algorithm -> ns/element (single-threaded, default variant only)."""
+    """isa -> n -> algorithm -> ns/element (single rows, single-threaded, default variant only)."""
     out: dict[str, dict[int, dict[str, float]]] = {}
     for r in records:
-        if _get(r, "threads", 1) != 1 or _get(r, "variant"):
+        if _get(r, "threads", 1) != 1 or _get(r, "variant") or (_get(r, "shape") or [1])[0] != 1:
             continue
         ns = _get(r, "ns_per_element")
         if not isinstance(ns, (int, float)) or not math.isfinite(ns) or ns <= 0:

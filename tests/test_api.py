@@ -42,7 +42,7 @@ def test_empty_row_is_a_no_op():
     [
         (np.zeros(4, np.float64), TypeError, "float32"),
         ([1.0, 2.0], TypeError, "numpy.ndarray"),
-        (np.zeros((2, 2), np.float32), ValueError, "1-D"),
+        (np.zeros((2, 2, 2), np.float32), ValueError, "2-D"),
         (np.zeros(8, np.float32)[::2], ValueError, "C-contiguous"),
         (np.frombuffer(bytes(17), np.float32, count=4, offset=1), ValueError, "aligned"),
     ],

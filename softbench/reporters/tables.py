@@ -83,9 +83,8 @@ def same_machine_tables(result: cmp.SameMachineComparison) -> list[Table]:
     for pair in result.pairs:
         rows = []
         for p in pair.points:
-            alg = p.algorithm + (f"[{p.variant}]" if p.variant else "") + (f" x{p.threads}" if p.threads != 1 else "")
             rows.append([
-                alg, p.isa, fmt_n(p.n), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
+                cmp.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, cmp.shape_text(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
                 fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_p(p.p_value),
                 f"{p.baseline_samples}/{p.candidate_samples}", p.verdict,
             ])  # fmt: skip
@@ -220,16 +219,59 @@ def speedup_regime_table(rf: ResultFile) -> Table:
 
 
 def points_table(rf: ResultFile) -> Table:
-    recs = sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant))
+    recs = sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows))
     rows = []
     for r in recs:
-        alg = r.algorithm + (f"[{r.variant}]" if r.variant else "") + (f" x{r.threads}" if r.threads != 1 else "")
-        rows.append([alg, r.isa, fmt_n(r.n), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
+        rows.append([cmp.record_series(r), r.isa, cmp.shape_text(r.n, r.rows), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
                      fmt_gbps(r.gbps_effective), fmt_gbps(r.gbps_actual), fmt_pct(r.roofline_efficiency), fmt_err(r.max_rel_error)])  # fmt: skip
     return Table(
         title="every point",
         headers=["algorithm", "isa", "N", "regime", "samples", "ns/elem (median)", "ns/elem (min)", "GB/s eff.", "GB/s actual", "roofline eff.", "max rel. error"],
         rows=rows, align=list("llllrrrrrrr"),
+    )  # fmt: skip
+
+
+def scaling_table(records) -> Table | None:
+    """Throughput against threads: per point (a row of N, or a batch) and algorithm, effective GB/s
+    and roofline efficiency at each thread count, the speedup of the most threads over one, and
+    the share of a call the synchronisation takes. None when nothing has two thread counts."""
+    rows_ = cmp.scaling_rows(records)
+    if not rows_:
+        return None
+    counts = sorted({t for s in rows_ for t in s.by_threads})
+    rows = []
+    for s in rows_:
+        cells = []
+        for t in counts:
+            r = s.by_threads.get(t)
+            cells.append("-" if r is None else f"{fmt_gbps(r.gbps_effective)} ({fmt_pct(r.roofline_efficiency)})")
+        top = s.by_threads[max(s.by_threads)]
+        one = s.by_threads.get(1)
+        speedup = one.ns_per_element / top.ns_per_element if one is not None else None
+        sync = top.sync_ns / (top.ns_per_element * top.n) if top.sync_ns is not None else None
+        rows.append([s.isa, cmp.shape_text(s.n, s.rows), s.regime, s.algorithm, *cells, fmt_speedup(speedup), fmt_pct(sync)])
+    return Table(
+        title="scaling: effective GB/s (roofline efficiency) per thread count",
+        headers=["isa", "N or shape", "regime", "algorithm", *(f"{t} thread{'s' if t > 1 else ''}" for t in counts),
+                 "speedup (most threads / 1)", "sync share (most threads)"],
+        rows=rows, align=list("llll") + ["r"] * (len(counts) + 2),
+        notes=["roofline efficiency = the traffic twin's time with the same threads / the kernel's; sync share = an "
+               "empty parallel call of the same shape (dispatch, barriers, merges) / one call"],
+    )  # fmt: skip
+
+
+def scaling_speedup_table(records) -> Table | None:
+    """Two-Pass's and online's speedup over each Three-Pass at each thread count."""
+    sp = cmp.scaling_speedups(cmp.scaling_rows(records))
+    if not sp:
+        return None
+    counts = sorted({t for s in sp for t in s.by_threads})
+    rows = [[s.isa, cmp.shape_text(s.n, s.rows), s.algorithm, s.baseline, *(fmt_speedup(s.by_threads.get(t)) for t in counts)]
+            for s in sp]  # fmt: skip
+    return Table(
+        title="speedup over Three-Pass per thread count (Three-Pass time / this algorithm's time, same threads)",
+        headers=["isa", "N or shape", "algorithm", "over", *(f"{t} thread{'s' if t > 1 else ''}" for t in counts)],
+        rows=rows, align=list("llll") + ["r"] * len(counts),
     )  # fmt: skip
 
 

@@ -152,15 +152,20 @@ class RunProgress:
 
 def print_plan(console, plan) -> None:
     s = plan.suite
+    sizes = f"{len(plan.sizes)} sizes ({plan.sizes[0]:,} .. {plan.sizes[-1]:,} elements)" if plan.sizes else ""
+    shapes = f"{len(plan.shapes)} batches ({', '.join(f'{r:,}x{c:,}' for r, c in plan.shapes)})" if plan.shapes else ""
+    threads = f", threads {', '.join(map(str, plan.threads))}" if plan.threads != [1] else ""
     console.print(
-        f"suite {s.name}: {len(plan.algorithms)} algorithms x {', '.join(plan.isas)}, {len(plan.sizes)} sizes "
-        f"({plan.sizes[0]:,} .. {plan.sizes[-1]:,} elements), {s.repetitions} samples of >= {s.min_time * 1e3:g} ms each"
+        f"suite {s.name}: {len(plan.algorithms)} algorithms x {', '.join(plan.isas)}, {' and '.join(filter(None, (sizes, shapes)))}"
+        f"{threads}, {s.repetitions} samples of >= {s.min_time * 1e3:g} ms each"
     )
     for name, why in plan.skipped_isas.items():
         console.print(f"skipped {name}: {why}")
 
 
 def print_run_summary(console, outcome, rows) -> None:
+    from softbench.compare import series_name
+
     t = _table(console, "softmax per algorithm and regime (medians over the sizes in each regime)")
     for col in ("isa", "algorithm", "regime", "sizes", "ns/elem", "GB/s eff", "GB/s actual", "roofline eff", "max rel err"):
         t.add_column(col, justify="left" if col in ("isa", "algorithm", "regime") else "right")
@@ -182,8 +187,9 @@ def print_run_summary(console, outcome, rows) -> None:
         for k in kernels:
             bw.add_column(k, justify="right")
         by_regime: dict[str, dict[str, list[float]]] = {}
-        for b in outcome.bandwidth:
-            by_regime.setdefault(b["regime"], {}).setdefault(b["kernel"], []).append(b["gbps"])
+        for b in outcome.bandwidth:  # batches and thread counts apart: "L3 batch x4"
+            where = series_name(b["regime"], None, b.get("threads", 1), (b.get("shape") or [1])[0])
+            by_regime.setdefault(where, {}).setdefault(b["kernel"], []).append(b["gbps"])
         import statistics
 
         for reg, vals in by_regime.items():
@@ -191,8 +197,16 @@ def print_run_summary(console, outcome, rows) -> None:
         console.print(bw)
     console.print("GB/s eff counts 8 bytes/element (read x, write y); GB/s actual counts the algorithm's traffic model "
                   "(softbench list); roofline eff = traffic-twin time / kernel time at the same size.")  # fmt: skip
+    from softbench.reporters.compare_terminal import print_table
+    from softbench.reporters.tables import scaling_speedup_table, scaling_table
+    from softbench.results import record_from_dict
     from softbench.tuning import pair_crossovers
 
+    if len({r.get("threads", 1) for r in outcome.records}) > 1:  # a run with --threads
+        records = [record_from_dict(r) for r in outcome.records]
+        for table in (scaling_table(records), scaling_speedup_table(records)):
+            if table is not None:
+                print_table(console, table)
     print_crossovers(console, pair_crossovers(outcome.records))
     from rich.markup import escape
 
