@@ -8,8 +8,11 @@ relative, so the output folder can be moved or committed (e.g. as `results/READM
 
 Plots, per result file: effective throughput against N (one panel per ISA, cache boundaries
 drawn), speedup of Two-Pass and online over each Three-Pass (the paper's figures and the
-crossover marked), roofline efficiency, accuracy; and across files: the same views with one
-panel per algorithm (or per Three-Pass baseline). One colour per algorithm in every plot.
+crossover marked), roofline efficiency, accuracy; where the file has them, throughput against
+threads (scaling, with each algorithm's memory floor at the same threads) and against the row
+length for one total size; and across files: the same views with one panel per algorithm (or per
+Three-Pass baseline). One colour per algorithm in every plot. Batches (rows > 1) are left out of
+the plots against N, whose x axis is a row's length.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Iterator, Sequence
 
 from softbench import compare as cmp
 from softbench.errors import InputError
+from softbench.measure import EFFECTIVE_BYTES
 from softbench.reporters import markdown as md
 from softbench.reporters import tables as tb
 from softbench.results import Record, ResultFile
@@ -41,6 +45,8 @@ __all__ = [
     "plot_accuracy",
     "plot_across",
     "plot_across_speedup",
+    "plot_scaling",
+    "plot_row_length",
 ]
 
 # One colour per algorithm in every plot (Okabe-Ito, colour-blind safe): the two Three-Pass
@@ -217,6 +223,8 @@ def _collect(ax, store: dict[str, Any]) -> None:
             continue
         if label.startswith("crossover"):  # drawn in each algorithm's colour; the legend shows the shape
             h = Line2D([], [], marker="*", markersize=12, color="#BBBBBB", markeredgecolor="black", linestyle="none")
+        elif label.startswith("memory floor: the traffic twin"):  # likewise: dashed, in each colour
+            h = Line2D([], [], color="#555555", linestyle="--", linewidth=1.0)
         store[label] = h
 
 
@@ -231,7 +239,7 @@ def _series(rf: ResultFile, isa: str) -> dict[str, list[Record]]:
     seen = set()
     for r in sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)):
         k = (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)
-        if (r.isa != isa and r.isa != LIBRARY_ISA) or k in seen:
+        if (r.isa != isa and r.isa != LIBRARY_ISA) or k in seen or r.rows > 1:  # batches: scaling, row length
             continue
         seen.add(k)
         name = cmp.record_series(r) + (" (library)" if r.isa == LIBRARY_ISA and isa != LIBRARY_ISA else "")
@@ -361,6 +369,100 @@ def plot_accuracy(rf: ResultFile, stem: Path, title: str) -> list[Path]:
             ax.set_title(isa)
             _collect(ax, handles)
         fig.suptitle(title + (f" (an error of exactly 0 is drawn at {_ZERO_ERROR:g})" if zero else ""))
+        _legend(fig, handles)
+        return _save(fig, stem)
+
+
+def _scaling_panels(rf: ResultFile) -> tuple[str | None, list[tuple[int, int]]]:
+    """(ISA, [(n, rows), ...]) the scaling plot shows: the widest ISA with scaling data; every batch,
+    and the largest single row (the one past the cache; smaller rows are in the tables)."""
+    rows_ = cmp.scaling_rows(rf.results)
+    isas = [i for i in cmp._BEST_ISA if any(s.isa == i for s in rows_)]
+    if not isas:
+        return None, []
+    mine = [s for s in rows_ if s.isa == isas[0]]
+    single = [s.n for s in mine if s.rows == 1]
+    points = ([(max(single), 1)] if single else []) + sorted({(s.n, s.rows) for s in mine if s.rows > 1}, key=lambda p: (p[0], p[1]))
+    return isas[0], points[:_MAX_SCALING_PANELS]
+
+
+_MAX_SCALING_PANELS = 9
+
+
+def plot_scaling(rf: ResultFile, stem: Path, title: str) -> list[Path]:
+    """Effective GB/s against threads, one panel per point (the largest single row, each batch):
+    each algorithm solid, its traffic twin with the same threads dashed (its memory floor), and the
+    STREAM copy with the same threads in grey."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    isa, points = _scaling_panels(rf)
+    rows_ = [s for s in cmp.scaling_rows(rf.results) if s.isa == isa]
+    with _mpl():
+        fig, axes = _figure(len(points))
+        handles: dict[str, Any] = {}
+        for ax, (n, nrows) in zip(axes, points):
+            counts: set[int] = set()
+            for s in (s for s in rows_ if (s.n, s.rows) == (n, nrows)):
+                ts = list(s.by_threads)
+                counts.update(ts)
+                _line(ax, s.algorithm, ts, [s.by_threads[t].gbps_effective for t in ts])
+                floor = [(t, EFFECTIVE_BYTES / r.twin_ns_per_element) for t, r in s.by_threads.items() if r.twin_ns_per_element]
+                if floor:
+                    ax.plot([p[0] for p in floor], [p[1] for p in floor], linestyle="--", marker=None, linewidth=1.0,
+                            color=algorithm_colour(s.algorithm), label="memory floor: the traffic twin, same threads")  # fmt: skip
+            copy = sorted((b["threads"], b["gbps"]) for b in rf.bandwidth
+                          if b.get("kernel") == "copy" and b.get("isa") == isa and b.get("n") == n
+                          and (b.get("shape") or [1])[0] == nrows and isinstance(b.get("threads"), int))  # fmt: skip
+            if len(copy) >= 2:
+                ax.plot([c[0] for c in copy], [c[1] for c in copy], color="#777777", linestyle=":", linewidth=1.2,
+                        label="STREAM copy, same threads (8 B/element)")  # fmt: skip
+            ax.set_xscale("log", base=2)
+            ax.xaxis.set_major_locator(FixedLocator(sorted(counts)))
+            ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xlabel("threads (log scale)")
+            ax.set_ylim(bottom=0)
+            ax.set_ylabel("effective GB/s (8 B/element)")
+            regime = next((s.regime for s in rows_ if (s.n, s.rows) == (n, nrows)), "")
+            ax.set_title(f"{'N = ' if nrows == 1 else ''}{cmp.shape_text(n, nrows)} ({regime})")
+            _collect(ax, handles)
+        fig.suptitle(f"{title} ({isa})")
+        _legend(fig, handles, ncol=3)
+        return _save(fig, stem)
+
+
+def _row_length_groups(rf: ResultFile) -> list[tuple[int, int, str, list[Record]]]:
+    """(total n, threads, isa, records) for every total size measured as three or more row
+    lengths on the same threads and ISA (a rowlength-suite run)."""
+    groups: dict[tuple[int, int, str], list[Record]] = {}
+    for r in rf.results:
+        if r.isa != LIBRARY_ISA and not r.variant:
+            groups.setdefault((r.n, r.threads, r.isa), []).append(r)
+    out = [(n, t, i, rs) for (n, t, i), rs in groups.items() if len({r.cols for r in rs}) >= 3]
+    return sorted(out, key=lambda g: (cmp.order_key(g[2], cmp.ISA_ORDER), -g[0], g[1]))
+
+
+def plot_row_length(rf: ResultFile, stem: Path, title: str) -> list[Path]:
+    """Effective GB/s against the row length for one total size (rows x row length fixed), one
+    panel per thread count (and ISA, and total size): where the extra passes of Three-Pass stop
+    costing memory traffic because a row is read again from cache."""
+    groups = _row_length_groups(rf)[:_MAX_SCALING_PANELS]
+    with _mpl():
+        fig, axes = _figure(len(groups))
+        handles: dict[str, Any] = {}
+        for ax, (n, t, isa, rs) in zip(axes, groups):
+            by_alg: dict[str, list[Record]] = {}
+            for r in sorted(rs, key=lambda r: (cmp.order_key(r.algorithm, cmp.ALGORITHM_ORDER), r.cols)):
+                by_alg.setdefault(r.algorithm, []).append(r)
+            for alg, recs in by_alg.items():
+                _line(ax, alg, [r.cols for r in recs], [r.gbps_effective for r in recs])
+            _n_axis(ax)
+            ax.set_xlabel("row length (float32 elements, log scale); rows = N / row length")
+            ax.set_xlim(min(r.cols for r in rs) / 1.5, max(r.cols for r in rs) * 1.5)
+            _gbps_axis(ax)
+            ax.set_title(f"N = {tb.fmt_n(n)} elements, {t} thread{'s' if t > 1 else ''}, {isa}")
+            _collect(ax, handles)
+        fig.suptitle(title)
         _legend(fig, handles)
         return _save(fig, stem)
 
@@ -602,6 +704,18 @@ _HOW_TO_READ = [
 ]
 
 
+_HOW_TO_READ_THREADS = [
+    "Threads and batches: 'x4' is a point run on 4 threads, each pinned to its own core; 'batch' is a point of many rows "
+    "(softmax over each row), named rows x columns. Rows are split across threads in blocks; a single row is split in "
+    "chunks, one per thread, whose partial sums are merged between passes. The traffic twin and the STREAM figures of a "
+    "point run on the same threads, so the roofline efficiency is against what that many cores can move. A batch's "
+    "regime is that of its whole working set; a row that fits in a core's cache is read again from there, so the "
+    "traffic model (bytes per element) overstates a batch's memory traffic while the twin measures it.",
+    "Sync share: the time of an empty parallel call of the same shape (waking the threads, one barrier per pass, the "
+    "merges) as a share of one call; it is included in every multi-threaded figure.",
+]
+
+
 def write_report(
     files: Sequence[ResultFile],
     output_dir: str | os.PathLike,
@@ -679,7 +793,7 @@ def write_report(
         blocks.append(_Heading(2, "Notes"))
         blocks.append(_List(all_notes))
     blocks.append(_Heading(2, "How to read this report"))
-    blocks.append(_List(_HOW_TO_READ))
+    blocks.append(_List(_HOW_TO_READ + (_HOW_TO_READ_THREADS if any(r.threads > 1 or r.rows > 1 for f in files for r in f.results) else [])))
     blocks.append(_Heading(2, "Machines"))
     blocks.append(tb.context_table(cmp.context_table(files, labels), labels, title=""))
 
@@ -727,6 +841,15 @@ def write_report(
             blocks.append(tb.crossover_table([(label, c) for c in cmp.crossovers(f)]))
         else:
             blocks.append(_Para("No speedup: the file lacks a Two-Pass or online point next to a Three-Pass point at the same N and ISA."))
+        if cmp.scaling_rows(f.results):
+            blocks.append(_Heading(3, "Threads"))
+            blocks.append(image(plot_scaling(f, base.with_name(f"{slug}-scaling"), f"{name}\nthroughput against threads"),
+                                f"{label}: effective GB/s against threads, with each algorithm's memory floor"))  # fmt: skip
+            blocks.extend(t for t in (tb.scaling_table(f.results), tb.scaling_speedup_table(f.results)) if t is not None)
+        if _row_length_groups(f):
+            blocks.append(_Heading(3, "Row length"))
+            blocks.append(image(plot_row_length(f, base.with_name(f"{slug}-rowlength"), f"{name}\nthroughput against row length, fixed total size"),
+                                f"{label}: effective GB/s against the row length for one total size"))  # fmt: skip
         blocks.append(_Heading(3, "Roofline efficiency"))
         if any(r.roofline_efficiency is not None for r in f.results):
             blocks.append(image(plot_efficiency(f, base.with_name(f"{slug}-efficiency"), f"{name}\nroofline efficiency"),
