@@ -71,6 +71,33 @@ def test_paper_suite_sizes_and_isas():
     assert s.repetitions == 9
 
 
+def test_models_and_rowlength_suites_are_batches_on_threads():
+    m = suites.load_suite("models")
+    shapes = suites.resolve_shapes(m, LLC, PLENTY)
+    assert (6144, 512) in shapes and (512, 128256) in shapes and all(r > 1 for r, _ in shapes)
+    assert suites.resolve_sizes(m, LLC, PLENTY) == [4 * LLC // 4]  # one row past 4x LLC
+    assert suites.resolve_threads(m, 16) == ([1, 2, 4, 8, 16], [])
+    assert suites.resolve_threads(m, 2) == ([1, 2], [4, 8, 16])  # skipped where there are fewer CPUs
+    r = suites.load_suite("rowlength")
+    shapes = suites.resolve_shapes(r, LLC, PLENTY)
+    assert len({a * b for a, b in shapes}) == 1 and len(shapes) >= 5  # one total size
+    assert suites.load_suite("paper").threads == (1, "all")
+    with pytest.raises(InputError, match="shape 512x128256 needs"):
+        suites.resolve_shapes(m, LLC, 10**9)
+
+
+def test_threads_and_shape_overrides():
+    s = suites.apply_overrides(suites.load_suite("models"), threads="1,2,all", shapes="8x8,1x4xLLC")
+    assert s.threads == (1, 2, "all") and s.sizes == ()  # --shape alone replaces the suite's sizes too
+    assert suites.resolve_shapes(s, LLC, PLENTY) == [(8, 8), (1, LLC)]
+    assert suites.resolve_threads(s, 4) == ([1, 2, 4], [])
+    with pytest.raises(InputError, match="3 threads need 3 CPUs"):
+        suites.resolve_threads(suites.apply_overrides(s, threads="3"), 2, strict=True)
+    q = suites.apply_overrides(suites.load_suite("models"), sizes="1Ki")
+    assert q.shapes == () and q.sizes == (1024,)
+    assert suites.parse_shape("4Kix8Ki") == suites.Shape(4096, 8192)
+
+
 def test_full_suite_isas_all():
     s = suites.load_suite("full")
     assert s.isas == ("all",) and s.repetitions == 9
@@ -144,6 +171,12 @@ def test_llc_unknown_is_an_error_only_when_needed():
         ("sizes = [1000]\nwarmup = -1\n", "warmup", "an integer >= 0"),
         ("sizes = [1000]\nseed = 1.5\n", "seed", "an integer >= 0"),
         ("sizes = [1000]\nthreads = [0]\n", "threads", "a list of integers >= 1"),
+        ('sizes = [1000]\nthreads = ["most"]\n', "threads", 'or "all"'),
+        ('shapes = ["4096"]\n', "shapes", "ROWSxCOLUMNS"),
+        ('shapes = ["0x512"]\n', "shapes", "rows"),
+        ('shapes = ["4x1.5"]\n', "shapes", "not a whole number"),
+        ("shapes = []\n", "shapes", "no sizes"),
+        ("shapes = 4096\n", "shapes", "a list"),
         ("sizes = [1000]\nname = 3\n", "name", "a non-empty string"),
         ("repetitions = 5\n", "sizes", "is missing"),
         ("sizes = []\n", "sizes", "non-empty list"),
