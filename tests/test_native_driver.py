@@ -1,7 +1,8 @@
 """The standalone C correctness driver (tests/native/test_kernels.c), built and run without Python
 in the loop: natively under AddressSanitizer + UBSan (x86 ISAs the CPU has), cross-compiled for
 AArch64 and run under qemu-user (NEON), plus an AVX-512 compile check and a deliberately broken
-build proving the driver can fail.
+build proving the driver can fail; and the thread pool's driver (tests/native/test_threads.c)
+under ThreadSanitizer.
 
 Tools: a C compiler; for AArch64 `apt-get install -y gcc-aarch64-linux-gnu qemu-user`. Missing
 tools skip these tests locally but fail them when CI is set (CI must install them).
@@ -79,6 +80,13 @@ def test_aarch64_neon_driver_under_qemu(tmp_path):
     _assert_all_passed(proc)
     assert re.search(r"^ok   neon ", proc.stdout, re.M), "no NEON kernel ran\n" + _transcript(proc)
     assert "skipped neon" not in proc.stdout
+
+
+def test_thread_pool_driver_under_tsan(tmp_path):
+    _require(_cc(), "apt-get install -y gcc")
+    proc = _run("threads", tmp_path)
+    _assert_all_passed(proc)
+    assert "ThreadSanitizer" not in proc.stderr, _transcript(proc)
 
 
 def _compiler_accepts(flags: list[str], tmp_path: Path) -> bool:

@@ -5,6 +5,7 @@
 #   build_and_run.sh aarch64         scalar + NEON, cross-compiled (static), run under qemu-aarch64
 #   build_and_run.sh inject          scalar only, -DSB_TEST_INJECT_FAILURE: must report a failure
 #   build_and_run.sh compile-avx512  only compiles kernels/avx512f.c (-mavx512f -mfma)
+#   build_and_run.sh threads         the thread pool (threads.c, test_threads.c), -fsanitize=thread
 #
 # Each kernels/<isa>.c is compiled as its own object with that ISA's flags; the driver with
 # baseline flags and -Wall -Wextra -Werror. Build outputs go to $SB_BUILD_DIR if set, else to a
@@ -116,6 +117,18 @@ inject)
     build_driver "$CC" -DSB_TEST_INJECT_FAILURE
     "$build/test_kernels"
     ;;
+threads)
+    CC=${CC:-cc}
+    need "$CC" "a C compiler"
+    tsan=(-fsanitize=thread -fno-omit-frame-pointer -g)
+    echo 'int main(void) { return 0; }' > "$build/probe.c"
+    "$CC" "${tsan[@]}" "$build/probe.c" -o "$build/probe" 2>/dev/null ||
+        { echo "missing tool: the ThreadSanitizer runtime (Debian/Ubuntu: apt-get install libtsan2)" >&2; exit 77; }
+    compile_all "$CC" "${tsan[@]}" -- scalar
+    "$CC" "${common[@]}" -Werror -pthread "${tsan[@]}" -I "$native" "$here/test_threads.c" "$native/threads.c" \
+        "$native/harness.c" "${objects[@]}" -lm -o "$build/test_threads" || { echo "build failed" >&2; exit 2; }
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} "$build/test_threads"
+    ;;
 compile-avx512)
     CC=${CC:-cc}
     need "$CC" "a C compiler"
@@ -123,7 +136,7 @@ compile-avx512)
     echo "compiled kernels/avx512f.c with ${flags_avx512f[*]}"
     ;;
 *)
-    echo "usage: $0 native|aarch64|inject|compile-avx512" >&2
+    echo "usage: $0 native|aarch64|inject|compile-avx512|threads" >&2
     exit 2
     ;;
 esac
