@@ -100,6 +100,18 @@ class Pool:
 _pools: dict[tuple[int, tuple[int, ...] | None], Pool] = {}
 
 
+def _forget_pools() -> None:
+    """In a forked child: the pools' threads stayed in the parent, so the child neither uses nor
+    destroys (joins) them; it makes its own on first use."""
+    for p in _pools.values():
+        p.harness.ffi.gc(p.ptr, None)
+    _pools.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
 def pool(threads: int, cpus: Sequence[int] | None = None) -> Pool:
     """The process's pool of `threads` threads on `cpus` (default: cpu_order(allowed_cpus())),
     created on first use and kept: threads are created once, not per call."""
