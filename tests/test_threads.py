@@ -190,11 +190,21 @@ def test_shape_must_match_n_in_a_record():
 
 
 def sb(*args):
-    from tests.test_measure import sb as run_cli
+    """The CLI in a subprocess on every CPU this test process started with (an in-process `run`
+    of another test pins this thread, and a child inherits that)."""
+    import os
+    import subprocess
+    import sys
 
-    return run_cli(*args)
+    cpus = threads.allowed_cpus()
+    return subprocess.run([sys.executable, "-m", "softbench.cli", *args], capture_output=True, text=True, timeout=600,
+                          preexec_fn=lambda: os.sched_setaffinity(0, cpus))  # fmt: skip
 
 
+two_cpus = pytest.mark.skipif(len(threads.allowed_cpus()) < 2, reason="needs 2 CPUs for 2 threads")
+
+
+@two_cpus
 def test_run_with_shapes_and_threads_end_to_end(tmp_path):
     out = tmp_path / "t.json"
     p = sb("run", "--shape", "8x1000,1x4Ki,16x256", "--threads", "1,2", "-a", "two-pass,three-pass-reload",
