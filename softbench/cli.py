@@ -136,7 +136,7 @@ def verify_cmd(
 
 @app.command("run")
 def run_cmd(
-    suite: str = typer.Option("quick", "--suite", "-s", help="Built-in suite name (quick, paper, full) or a path to a suite TOML file."),
+    suite: str = typer.Option("quick", "--suite", "-s", help="Built-in suite name (quick, paper, full, models, rowlength, targets) or a path to a suite TOML file."),
     algorithms: Optional[str] = typer.Option(None, "--algorithms", "-a", help="Comma-separated algorithms (or 'all'); overrides the suite."),
     isa_names: Optional[str] = typer.Option(None, "--isa", "-i", help="Comma-separated ISAs, or 'best'/'all'; overrides the suite."),
     sizes: Optional[str] = typer.Option(None, "--sizes", help="Comma-separated sizes in elements: 4096, 4Ki, 64Mi, 1e6, 4xLLC."),

@@ -248,10 +248,13 @@ def _series(rf: ResultFile, isa: str) -> dict[str, list[Record]]:
 
 
 def _line(ax, name: str, xs, ys, label: str | None = None, style: str | None = None, marker: str | None = None) -> None:
-    # solid: a kernel; dashed / dash-dotted: forced non-temporal / normal stores; dotted: a library
+    # solid: a kernel; dashed / dash-dotted: forced non-temporal / normal stores; dotted: a library;
+    # hollow markers and a line twice as thick: on several threads ("two-pass x16")
     if style is None:
         style = ":" if name.endswith("(library)") else "--" if "[nt]" in name else "-." if "[" in name else "-"
-    ax.plot(xs, ys, linestyle=style, marker=marker or _marker(name), color=algorithm_colour(name), label=label or name)
+    threaded = re.search(r" x\d+$", name) is not None
+    ax.plot(xs, ys, linestyle=style, marker=marker or _marker(name), color=algorithm_colour(name), label=label or name,
+            **({"markerfacecolor": "white", "linewidth": 2 * _RC["lines.linewidth"]} if threaded else {}))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,7 +263,7 @@ def _line(ax, name: str, xs, ys, label: str | None = None, style: str | None = N
 
 def plot_throughput(rf: ResultFile, stem: Path, title: str) -> list[Path]:
     """Effective GB/s (8 B/element) against N, one panel per ISA, cache boundaries drawn; the
-    run's STREAM copy figure (same 8 B/element) in grey when the file has it."""
+    run's one-thread STREAM copy figure (same 8 B/element) in grey when the file has it."""
     isas = _isas(rf)
     with _mpl():
         fig, axes = _figure(len(isas))
@@ -270,7 +273,8 @@ def plot_throughput(rf: ResultFile, stem: Path, title: str) -> list[Path]:
             for name, recs in series.items():
                 _line(ax, name, [r.n for r in recs], [r.gbps_effective for r in recs])
             copy = sorted((b for b in getattr(rf, "bandwidth", []) or [] if b.get("kernel") == "copy" and b.get("isa") == isa
-                           and isinstance(b.get("n"), int) and isinstance(b.get("gbps"), (int, float))), key=lambda b: b["n"])  # fmt: skip
+                           and isinstance(b.get("n"), int) and isinstance(b.get("gbps"), (int, float))
+                           and b.get("threads", 1) == 1 and not b.get("shape")), key=lambda b: b["n"])  # one thread, one row  # fmt: skip
             if copy:
                 ax.plot([b["n"] for b in copy], [b["gbps"] for b in copy], color="#777777", linestyle="--", marker=None,
                         linewidth=1.2, label="STREAM copy, same run (8 B/element)")  # fmt: skip

@@ -1,6 +1,6 @@
 """Benchmark suites: which algorithms, ISAs and sizes to measure, and how many samples to take.
 
-A suite is a small TOML file. The built-in ones (quick, paper, full, models, rowlength) live in
+A suite is a small TOML file. The built-in ones (quick, paper, full, models, rowlength, targets) live in
 the suites folder (see `suites_dir`); any other file can be given by path. Every key is optional
 except `sizes` or `shapes` (at least one); unknown keys are an error, so that a typo never silently
 falls back to a default.
