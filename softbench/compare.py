@@ -55,7 +55,6 @@ __all__ = [
     "sort_key",
     "series_name",
     "record_series",
-    "shape_text",
     "order_key",
     "geomean_or_none",
     "PointComparison",
@@ -240,13 +239,6 @@ def record_series(r: Record) -> str:
 def _key(r: Record) -> tuple[str, str, int, int, str | None, int]:
     """A point: (algorithm, isa, n, threads, variant, rows); one row when the record has no shape."""
     return (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)
-
-
-def shape_text(n: int, rows: int = 1) -> str:
-    """N of a row ("4Ki"), or a batch's rows x columns ("4096x8192")."""
-    from softbench.reporters.tables import fmt_n
-
-    return fmt_n(n) if rows == 1 else f"{rows}x{n // rows}"
 
 
 def _key_text(k: tuple) -> str:

@@ -428,7 +428,7 @@ def plot_scaling(rf: ResultFile, stem: Path, title: str) -> list[Path]:
             ax.set_ylim(bottom=0)
             ax.set_ylabel("effective GB/s (8 B/element)")
             regime = next((s.regime for s in rows_ if (s.n, s.rows) == (n, nrows)), "")
-            ax.set_title(f"{'N = ' if nrows == 1 else ''}{cmp.shape_text(n, nrows)} ({regime})")
+            ax.set_title(f"{'N = ' if nrows == 1 else ''}{tb.fmt_shape(n, nrows)} ({regime})")
             _collect(ax, handles)
         fig.suptitle(f"{title} ({isa})")
         _legend(fig, handles, ncol=3)

@@ -35,6 +35,11 @@ def fmt_n(n: int) -> str:
     return str(n)
 
 
+def fmt_shape(n: int, rows: int = 1) -> str:
+    """A point: N of one row ("4Ki"), or a batch as rows x columns ("4096x8192")."""
+    return fmt_n(n) if rows == 1 else f"{rows}x{n // rows}"
+
+
 def fmt_ns(v: float | None) -> str:
     if v is None or not math.isfinite(v):
         return "-"
@@ -84,7 +89,7 @@ def same_machine_tables(result: cmp.SameMachineComparison) -> list[Table]:
         rows = []
         for p in pair.points:
             rows.append([
-                cmp.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, cmp.shape_text(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
+                cmp.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
                 fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_p(p.p_value),
                 f"{p.baseline_samples}/{p.candidate_samples}", p.verdict,
             ])  # fmt: skip
@@ -222,7 +227,7 @@ def points_table(rf: ResultFile) -> Table:
     recs = sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows))
     rows = []
     for r in recs:
-        rows.append([cmp.record_series(r), r.isa, cmp.shape_text(r.n, r.rows), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
+        rows.append([cmp.record_series(r), r.isa, fmt_shape(r.n, r.rows), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
                      fmt_gbps(r.gbps_effective), fmt_gbps(r.gbps_actual), fmt_pct(r.roofline_efficiency), fmt_err(r.max_rel_error)])  # fmt: skip
     return Table(
         title="every point",
@@ -249,7 +254,7 @@ def scaling_table(records) -> Table | None:
         one = s.by_threads.get(1)
         speedup = one.ns_per_element / top.ns_per_element if one is not None else None
         sync = top.sync_ns / (top.ns_per_element * top.n) if top.sync_ns is not None else None
-        rows.append([s.isa, cmp.shape_text(s.n, s.rows), s.regime, s.algorithm, *cells, fmt_speedup(speedup), fmt_pct(sync)])
+        rows.append([s.isa, fmt_shape(s.n, s.rows), s.regime, s.algorithm, *cells, fmt_speedup(speedup), fmt_pct(sync)])
     return Table(
         title="scaling: effective GB/s (roofline efficiency) per thread count",
         headers=["isa", "N or shape", "regime", "algorithm", *(f"{t} thread{'s' if t > 1 else ''}" for t in counts),
@@ -266,7 +271,7 @@ def scaling_speedup_table(records) -> Table | None:
     if not sp:
         return None
     counts = sorted({t for s in sp for t in s.by_threads})
-    rows = [[s.isa, cmp.shape_text(s.n, s.rows), s.algorithm, s.baseline, *(fmt_speedup(s.by_threads.get(t)) for t in counts)]
+    rows = [[s.isa, fmt_shape(s.n, s.rows), s.algorithm, s.baseline, *(fmt_speedup(s.by_threads.get(t)) for t in counts)]
             for s in sp]  # fmt: skip
     return Table(
         title="speedup over Three-Pass per thread count (Three-Pass time / this algorithm's time, same threads)",
