@@ -166,6 +166,7 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
 
 def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools) -> None:
     from softbench import build, verify
+    from softbench import threads as th
     from softbench.measure import kernel_label, measure_point, reliability_warnings
     from softbench.results import ResultWriter
 
@@ -182,6 +183,10 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
         for t in plan.skipped_threads:
             writer.warn(f"{t} threads skipped: this process may use {len(context['thread_cpus'])} CPUs, one per thread")
         for t, pool in pools.items():
+            cores = th.cores_of(pool.cpus)
+            if cores is not None and cores < t:
+                writer.warn(f"{t} threads run on {cores} physical cores: some share a core (SMT), and a shared core's "
+                            "figures are not a core's own")  # fmt: skip
             if pool.pinned < t - 1:
                 writer.warn(f"{t} threads: only {pool.pinned} of {t - 1} worker threads could be pinned to their CPUs; "
                             "the OS may move them")  # fmt: skip

@@ -46,6 +46,12 @@ def _core_of(cpu: int) -> tuple[int, int] | None:
         return None
 
 
+def cores_of(cpus: Iterable[int]) -> int | None:
+    """How many physical cores these CPUs are on; None when the OS does not say."""
+    cores = [_core_of(c) for c in cpus]
+    return None if None in cores else len(set(cores))
+
+
 def cpu_order(cpus: Iterable[int], first: int | None = None) -> list[int]:
     """The CPUs in the order threads take them: `first` (where thread 0 already runs), then one CPU
     per physical core not yet used, then the other hardware threads of used cores, so that each

@@ -128,8 +128,10 @@ def test_cpu_order_gives_each_thread_a_core_before_sharing_one(monkeypatch):
     monkeypatch.setattr(threads, "_core_of", lambda c: (0, c % 2))
     assert threads.cpu_order([0, 1, 2, 3], first=3) == [3, 0, 1, 2]
     assert threads.cpu_order([0, 1, 2, 3]) == [0, 1, 2, 3]
+    assert threads.cores_of([3, 0]) == 2 and threads.cores_of([3, 0, 1]) == 2  # `run` warns: a core is shared
     monkeypatch.setattr(threads, "_core_of", lambda c: None)  # no topology: in order
     assert threads.cpu_order([2, 0, 1], first=1) == [1, 0, 2]
+    assert threads.cores_of([0, 1]) is None
 
 
 def test_touched_array_and_empty_call_cost():
