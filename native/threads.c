@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -231,14 +232,20 @@ sb_pool *sb_pool_create(int threads, const int *cpus) {
     pthread_mutex_init(&p->use, NULL);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
+    /* workers start with every signal blocked: signals (Ctrl-C) go to the caller's thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     for (int t = 1; t < threads; t++) {
         p->args[t] = (sb_worker_arg){p, t, cpus ? cpus[t] : -1};
         if (pthread_create(&p->tids[t], NULL, sb_worker, &p->args[t]) != 0) {
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
             p->threads = t; /* the workers started so far are stopped by destroy */
             sb_pool_destroy(p);
             return NULL;
         }
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     /* wait until every worker has pinned itself, so that sb_pool_pinned is final */
     double start = 0.0, waited = 0.0;
     for (unsigned i = 1; atomic_load(&p->started) < threads - 1; i++) waited = sb_spin(i, &start, waited);
