@@ -21,7 +21,6 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 PAPER = {"avx2": 1.18, "avx512f": 1.28}

@@ -20,13 +20,7 @@ from softbench.errors import InputError, ResultFileError
 _MODES = ("auto", "same", "cross")
 
 
-def _console():
-    from rich.console import Console
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)
-    return console
+from softbench.reporters.console import make_console as _console  # noqa: E402
 
 
 def _load(paths: List[Path], skip_bad: bool, need: int) -> tuple[list, list[str]]:

@@ -6,7 +6,6 @@ Human text goes to the terminal (plain when not a TTY); data goes to files, or t
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import List, Optional
 
@@ -25,18 +24,8 @@ app = typer.Typer(
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables.")
 
 
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    console = Console(highlight=False, stderr=stderr)
-    if not console.is_terminal:
-        # piped or redirected: no colour (rich's default) and wide enough not to cut names
-        console = Console(highlight=False, width=160, stderr=stderr)
-    return console
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+from softbench.reporters.console import make_console as _console  # noqa: E402
+from softbench.reporters.console import print_json as _print_json  # noqa: E402
 
 
 def _version_callback(value: bool) -> None:
@@ -87,7 +76,7 @@ def list_cmd(json_out: bool = JsonOpt) -> None:
             "reason": status[name].reason,
             "bytes_per_element": alg.traffic(),
             "passes": alg.passes,
-            "max_abs_x": alg.max_abs_x,
+            "max_abs_x": alg.max_abs_x if alg.max_abs_x != float("inf") else None,  # null: any finite x
         }
         for alg in algorithms().values()
         for name in ISAS

@@ -22,9 +22,3 @@ class InputError(SoftbenchError, ValueError):
 
 class ResultFileError(SoftbenchError):
     """A result file that is not softbench's, is damaged, or comes from a newer schema."""
-
-
-class KernelFailure(SoftbenchError):
-    """A kernel computed the wrong answer; it must not produce a throughput figure."""
-
-    exit_code = 3

@@ -24,7 +24,6 @@ from typing import Any, Callable
 import numpy as np
 
 from softbench import stats
-from softbench.errors import KernelFailure
 
 EFFECTIVE_BYTES = 8  # per element: one read of x, one write of y (XNNPACK's convention)
 # A sample spread (IQR / median) above this is reported as unreliable.

@@ -258,7 +258,6 @@ def profile_kernel(
 
     harness = build.load(build.HARNESS_ISA)
     module = build.load(isa_name)
-    ffi = harness.ffi
     timer = PassTimer(harness, ftz_daz=bool(harness.lib.sb_ftz_daz_supported()))
     rng = np.random.default_rng(seed)
 

@@ -3,8 +3,6 @@ softbench.tuning. cli.py adds them to its app with `register(app)`."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -16,17 +14,8 @@ DEFAULT_PROFILE_SIZE = "16Ki"
 TUNE_REPETITIONS = 9  # more than the quick suite's 5: a wrong pick costs every later call
 
 
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    console = Console(highlight=False, stderr=stderr)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160, stderr=stderr)
-    return console
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
+from softbench.reporters.console import make_console as _console  # noqa: E402
+from softbench.reporters.console import print_json as _print_json  # noqa: E402
 
 
 def _split(values: Optional[List[str]]) -> list[str]:

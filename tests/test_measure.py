@@ -238,7 +238,7 @@ def test_run_measures_library_baselines_beside_kernels(tmp_path):
     numpy_rec = next(r for r in raw if r["algorithm"] == "numpy")
     assert numpy_rec["baseline"].startswith("numpy ")  # the library version that was measured
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401  (only whether it imports)
     except ImportError:
         assert any("baseline torch skipped" in w for w in doc.warnings)
     else:
