@@ -71,18 +71,20 @@ def _ptrs(ffi, x: np.ndarray, y: np.ndarray):
     return ffi.cast("const float *", x.ctypes.data), ffi.cast("float *", y.ctypes.data)
 
 
-def run_passes(module, algorithm: str, x: np.ndarray, y: np.ndarray) -> list[PreparedPass]:
-    """Run the algorithm's passes in order on x into y (exactly what the kernel does) and return
-    each pass with the state it started from. y ends as the kernel's output."""
+def run_passes(module, algorithm: str, x: np.ndarray, y: np.ndarray, nt: bool = False) -> list[PreparedPass]:
+    """Run the algorithm's passes in order on x into y (exactly what the kernel does; with nt, what
+    its non-temporal-store variant does) and return each pass with the state it started from.
+    y ends as the kernel's output."""
     ffi = module.ffi
     xp, yp = _ptrs(ffi, x, y)
     st = ffi.new("sb_state *")
     out = []
     for p in module.passes[algorithm]:
+        fn = p.fn_nt if nt else p.fn
         before = ffi.new("sb_state *")
         before[0] = st[0]  # a copy of the struct
-        out.append(PreparedPass(p, PassCall(p.fn, before), y.copy() if p.read_y else None))
-        p.fn(x.size, xp, yp, st)
+        out.append(PreparedPass(p, PassCall(fn, before), y.copy() if p.read_y else None))
+        fn(x.size, xp, yp, st)
     return out
 
 
@@ -276,24 +278,23 @@ def profile_kernel(
     x1_nonpos = x1 - x1.max()  # the exp's own domain (x - max <= 0)
     e1 = np.zeros(n1, np.float32)
 
-    # The passes store y with normal (temporal) stores. Past the LLC the size-selected kernel that
-    # softmax() and `run` use switches to non-temporal stores; the passes are then checked against
-    # the temporal-store variant, and the size-selected kernel is timed beside it.
+    # Past the LLC the size-selected kernel that softmax() and `run` use writes y with
+    # non-temporal stores: its passes and their twins are then the non-temporal forms, so the
+    # breakdown explains the kernel that actually runs at this size.
     nt_min = getattr(module.lib, f"sb_nt_min_bytes__{isa_name}", None)
-    variants = getattr(module, "variants", {}) or {}
-    uses_nt = isinstance(nt_min, int) and 4 * n >= nt_min and (algorithm, "temporal") in variants
-    kfn, ktwin_fn = variants[(algorithm, "temporal")] if uses_nt else (module.kernels[algorithm], module.twins[algorithm])
+    uses_nt = isinstance(nt_min, int) and 4 * n >= nt_min
+    if uses_nt:
+        prepared = run_passes(module, algorithm, x, y, nt=True)
     items: list[_Item] = [
-        _Item("kernel", kfn, n, x, y),
-        _Item("kernel-twin", ktwin_fn, n, x, y_twin),
+        _Item("kernel", module.kernels[algorithm], n, x, y),
+        _Item("kernel-twin", module.twins[algorithm], n, x, y_twin),
         _Item("l1:kernel", module.kernels[algorithm], n1, x1, y1),
         _Item("exp", getattr(module.lib, f"sb_exp_nonpos_array__{isa_name}"), n1, x1_nonpos, e1),
     ]
-    if uses_nt:
-        items.append(_Item("kernel-nt", module.kernels[algorithm], n, x, y))
     for pp, pp1 in zip(prepared, prepared1):
+        twin = pp.p.twin_nt if uses_nt else pp.p.twin
         items.append(_Item(f"pass:{pp.p.name}", pp.call, n, x, y, pp.y_before))
-        items.append(_Item(f"twin:{pp.p.name}", PassCall(pp.p.twin, pp.call.state), n, x, y_twin, pp.y_before))
+        items.append(_Item(f"twin:{pp.p.name}", PassCall(twin, pp.call.state), n, x, y_twin, pp.y_before))
         items.append(_Item(f"l1:pass:{pp.p.name}", pp1.call, n1, x1, y1, pp1.y_before))
     by_key = {it.key: it for it in items}
 
@@ -364,11 +365,11 @@ def profile_kernel(
             "roofline_efficiency": twin_elem / k_elem,
             "samples_ns": kernel.samples, "calls_per_sample": kernel.calls, "spread": kernel.spread(),
             "twin_samples_ns": ktwin.samples, "twin_calls_per_sample": ktwin.calls,
-            "stores": "temporal (the variant the passes match)" if uses_nt else "as softmax() runs it at this N",
+            # the kernel softmax() and `run` use at this N, and the store kind of its passes
+            "stores": "non-temporal (input >= the LLC)" if uses_nt else "normal",
         },  # fmt: skip
         "passes": passes_out,
         "sum_check": sum_check(sum_ns, kernel_ns),
-        **({"size_selected_kernel": _nt_part(by_key["kernel-nt"], kernel_ns, n, alg)} if uses_nt else {}),
         "compute_floor": {
             "n": n1,
             "l1d_bytes": l1d,
@@ -382,20 +383,6 @@ def profile_kernel(
         "counters": counter_part,
         "notes": notes,
     }
-
-
-def _nt_part(it: _Item, temporal_ns: float, n: int, alg) -> dict[str, Any]:
-    ns = it.median_ns()
-    return {
-        "stores": "non-temporal",
-        "ns_per_call": ns,
-        "ns_per_element": ns / n,
-        "gbps_actual": alg.bytes_total / (ns / n),
-        "vs_temporal_pct": (ns - temporal_ns) / temporal_ns * 100.0,
-        "samples_ns": it.samples, "calls_per_sample": it.calls, "spread": it.spread(),
-        "note": ("at this N, softmax() and `run` use the kernel with non-temporal output stores (input >= the LLC); "
-                 "the passes use normal stores, so they are checked against the temporal-store kernel"),
-    }  # fmt: skip
 
 
 def _counters(asked: bool, harness, timer: Timer, by_key: dict[str, _Item], prepared: list[PreparedPass],

@@ -284,12 +284,7 @@ def print_profile(console, prof: dict[str, Any]) -> None:
         f"sum of passes = {_ns(s['sum_of_passes_ns'])} vs whole kernel = {_ns(s['kernel_ns'])} "
         f"({s['difference_pct']:+.1f}% difference; {verdict} {s['tolerance_pct']:g}%): {s['explanation']}"
     )
-    nt = prof.get("size_selected_kernel")
-    if nt:
-        console.print(
-            f"stores: {nt['note']}; that kernel takes {_ns(nt['ns_per_call'])} = {nt['ns_per_element']:.3f} ns/element "
-            f"({nt['vs_temporal_pct']:+.1f}% against the temporal-store kernel above)"
-        )
+    console.print(f"output stores: {prof['kernel']['stores']} (the kernel softmax() and `run` use at this N, and its passes)")
     f = prof["compute_floor"]
     console.print(
         f"compute floor: at N = {f['n']:,} (8N = {8 * f['n'] // 1024} KiB <= half the L1d of {f['l1d_bytes'] // 1024} KiB, "
