@@ -232,12 +232,9 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
                 on_start=lambda label: writer.set_in_progress(label),
                 rows=rows, pool=pools.get(nthreads),
             )  # fmt: skip
-            for rec in point.records:
-                writer.add(rec)
-                outcome.records.append(rec)
-            for bw in point.bandwidth:
-                writer.add_bandwidth(bw)
-                outcome.bandwidth.append(bw)
+            writer.extend(point.records, point.bandwidth)
+            outcome.records.extend(point.records)
+            outcome.bandwidth.extend(point.bandwidth)
             for label, message in point.failures:
                 writer.fail(label, message, n=n)
                 progress.message(f"{label}: {message}; no figure recorded, dropped from the rest of the run")
