@@ -31,6 +31,10 @@ static const sb_stream_entry sb_streams[] = {
     {"scale", SB_FN(stream_scale), 4, 4},
 };
 
+/* The ISA's shape, for the tests' tail cases: floats per vector, and per unrolled iteration. */
+const unsigned SB_FN(lanes) = SB_W;
+const unsigned SB_FN(block_floats) = SB_VEC;
+
 const sb_kernel_entry *SB_FN(kernel_table)(size_t *count) {
     *count = sizeof sb_kernels / sizeof sb_kernels[0];
     return sb_kernels;

@@ -42,6 +42,8 @@ typedef struct {
 """
 CDEF_TABLE = """
 const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);
+extern unsigned sb_lanes__{isa};  /* const in C; cffi reads a const int only from API mode */
+extern unsigned sb_block_floats__{isa};
 extern size_t sb_nt_min_bytes__{isa};
 const sb_stream_entry *sb_stream_table__{isa}(size_t *count);
 const sb_pass_entry *sb_pass_table__{isa}(size_t *count);

@@ -104,9 +104,8 @@ def _with(n: int, value: float, where: str = "middle"):
     return make
 
 
-def cases(lanes: int, unroll: int, max_abs_x: float, large: bool = True) -> Iterator[Case]:
-    """The correctness matrix for a kernel with this vector width and unroll."""
-    block = lanes * unroll
+def cases(block: int, max_abs_x: float, large: bool = True) -> Iterator[Case]:
+    """The correctness matrix for a kernel whose unrolled iteration covers `block` floats."""
     # every tail length 1 .. 2 x (vector width x unroll) + 1
     for n in range(1, 2 * block + 2):
         yield Case(f"tail n={n}", _normal(n, 4.0))
@@ -203,24 +202,21 @@ def _aligned_view(buf: np.ndarray, guard: int, offset: int, n: int) -> np.ndarra
 def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0, variant: str | None = None) -> KernelReport:
     from softbench.api import kernel
     from softbench.build import load
-    from softbench.kernels import ISAS, algorithms
+    from softbench.kernels import algorithms
 
     fn, module = kernel(algorithm, isa, variant)
     report = KernelReport(algorithm, isa)
     alg = algorithms()[algorithm]
-    for case in cases(ISAS[isa].lanes, unroll_of(isa), alg.max_abs_x, large=large):
+    for case in cases(block_of(isa), alg.max_abs_x, large=large):
         report.results.append(run_case(fn, load(isa).ffi, case, seed))
     return report
 
 
-def unroll_of(isa: str) -> int:
-    """SB_UNROLL of the ISA's header (read from the source, so the tail cases follow it)."""
-    import re
+def block_of(isa: str) -> int:
+    """Floats per unrolled iteration (SB_W x SB_UNROLL) of the ISA's module, as compiled."""
+    from softbench.build import load
 
-    from softbench.kernels import native_dir
-
-    m = re.search(r"#define SB_UNROLL (\d+)", (native_dir() / "isa" / f"{isa}.h").read_text())
-    return int(m.group(1)) if m else 4
+    return int(getattr(load(isa).lib, f"sb_block_floats__{isa}"))
 
 
 @dataclass

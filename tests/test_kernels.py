@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from softbench import build, isa, verify
-from softbench.kernels import ISAS, algorithms
+from softbench.kernels import algorithms
 
 KERNELS = [(a, i) for i in isa.runnable() for a in algorithms()]
 IDS = [f"{a}-{i}" for a, i in KERNELS]
 
 
 def _cases(isa_name, alg, large):
-    return list(verify.cases(ISAS[isa_name].lanes, verify.unroll_of(isa_name), algorithms()[alg].max_abs_x, large))
+    return list(verify.cases(verify.block_of(isa_name), algorithms()[alg].max_abs_x, large))
 
 
 @pytest.mark.parametrize("alg,isa_name", KERNELS, ids=IDS)
@@ -21,7 +21,7 @@ def test_kernel_matrix(alg, isa_name):
     ffi = build.load(isa_name).ffi
     failures = []
     cases = _cases(isa_name, alg, large=False)
-    assert len(cases) > 2 * ISAS[isa_name].lanes * verify.unroll_of(isa_name)  # every tail length is there
+    assert len(cases) > 2 * verify.block_of(isa_name)  # every tail length is there
     for case in cases:
         r = verify.run_case(fn, ffi, case)
         if not r.passed:

@@ -54,3 +54,13 @@ def test_each_algorithms_passes_add_up_to_its_declared_traffic():
             assert sum(p.read_x for p in ps) == alg.read_x
             assert sum(p.read_y for p in ps) == alg.read_y
             assert sum(p.write_y for p in ps) == alg.write_y
+
+
+def test_the_python_isa_table_matches_the_compiled_vector_width():
+    """kernels.ISAS declares each ISA's lanes for listing without compiling; the module says what
+    was compiled (SB_W): the two must agree."""
+    from softbench import build, isa
+    from softbench.kernels import ISAS
+
+    for name in isa.runnable():
+        assert ISAS[name].lanes == int(getattr(build.load(name).lib, f"sb_lanes__{name}"))

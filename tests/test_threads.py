@@ -27,7 +27,7 @@ def rel_err(y, ref):
 
 def widths(isa_name):
     """Row lengths around the vector width: shorter than one vector, tails, one unrolled block."""
-    lanes, block = ISAS[isa_name].lanes, ISAS[isa_name].lanes * verify.unroll_of(isa_name)
+    lanes, block = ISAS[isa_name].lanes, verify.block_of(isa_name)
     return sorted({1, 2, 3, max(1, lanes - 1), lanes, lanes + 1, block - 1, block + 3, 2 * block + 1})
 
 
@@ -80,7 +80,7 @@ def test_split_row_passes_the_correctness_matrix(alg):
         def fn(n, xp, yp):
             pool.run(threads.kernel_work(module, alg, variant, n).cdata, 1, n, xp, yp)
 
-        for case in verify.cases(ISAS[BEST].lanes, verify.unroll_of(BEST), algorithms()[alg].max_abs_x, large=False):
+        for case in verify.cases(verify.block_of(BEST), algorithms()[alg].max_abs_x, large=False):
             if case.name.startswith("random n=1000003"):
                 continue  # the 65537 case covers big rows; keep the test fast
             r = verify.run_case(fn, module.ffi, case)

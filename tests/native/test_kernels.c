@@ -41,7 +41,9 @@
  * cannot drift from the tables it reads. */
 #include <sb_common.h>
 
-#define SB_DECLARE_ISA(isa) const sb_kernel_entry *sb_kernel_table__##isa(size_t *count);
+#define SB_DECLARE_ISA(isa)                                                  \
+    const sb_kernel_entry *sb_kernel_table__##isa(size_t *count);            \
+    extern const unsigned sb_block_floats__##isa;
 SB_DECLARE_ISA(scalar)
 #ifdef SB_TEST_SSE2
 SB_DECLARE_ISA(sse2)
@@ -89,7 +91,7 @@ SB_DECLARE_ISA(neon)
 typedef struct {
     const char *name;
     const sb_kernel_entry *(*table)(size_t *count);
-    int lanes, unroll; /* isa/<isa>.h: SB_W, SB_UNROLL (used for the ISA-specific tail cases) */
+    const unsigned *block_floats; /* the module's SB_W x SB_UNROLL (for the ISA-specific tail cases) */
     const char *(*unsupported)(void); /* NULL if it runs here, else the reason */
 } isa_info;
 
@@ -123,18 +125,18 @@ static const char *neon_unsupported(void) {
 #endif
 
 static const isa_info isas[] = {
-    {"scalar", sb_kernel_table__scalar, 1, 4, always_runs},
+    {"scalar", sb_kernel_table__scalar, &sb_block_floats__scalar, always_runs},
 #ifdef SB_TEST_SSE2
-    {"sse2", sb_kernel_table__sse2, 4, 4, always_runs}, /* the x86-64 baseline */
+    {"sse2", sb_kernel_table__sse2, &sb_block_floats__sse2, always_runs}, /* the x86-64 baseline */
 #endif
 #ifdef SB_TEST_AVX2
-    {"avx2", sb_kernel_table__avx2, 8, 4, avx2_unsupported},
+    {"avx2", sb_kernel_table__avx2, &sb_block_floats__avx2, avx2_unsupported},
 #endif
 #ifdef SB_TEST_AVX512F
-    {"avx512f", sb_kernel_table__avx512f, 16, 4, avx512f_unsupported},
+    {"avx512f", sb_kernel_table__avx512f, &sb_block_floats__avx512f, avx512f_unsupported},
 #endif
 #ifdef SB_TEST_NEON
-    {"neon", sb_kernel_table__neon, 4, 4, neon_unsupported},
+    {"neon", sb_kernel_table__neon, &sb_block_floats__neon, neon_unsupported},
 #endif
 };
 
@@ -440,7 +442,7 @@ int main(void) {
             const sb_kernel_entry *e = &table[j];
             char label[64]; /* "two-pass" or "two-pass[nt]" */
             snprintf(label, sizeof label, e->variant[0] ? "%s[%s]" : "%s", e->algorithm, e->variant);
-            build_cases((size_t)isa->lanes * (size_t)isa->unroll, max_abs_x_of(e->algorithm));
+            build_cases((size_t)*isa->block_floats, max_abs_x_of(e->algorithm));
             rng_state = 0x5eed0000u + j; /* the same inputs for the same algorithm on every ISA */
             int failed = 0, checks = 0;
             double worst = 0.0;
