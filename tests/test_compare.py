@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
-from typer.testing import CliRunner
+
+from tests.cli_runner import invoke
 
 from softbench import compare as cmp
 from softbench import results, stats
-from softbench.analysis_cli import register
-from softbench.errors import InputError, SoftbenchError
+from softbench.errors import InputError
 from softbench.results import Record, ResultFile
 
 FIX = Path(__file__).parent / "fixtures"
@@ -42,20 +41,7 @@ def cross():
     return cmp.compare([load(A1), load(B)])
 
 
-def cli(*args):
-    """Run compare/report through a typer app of their own, as `softbench.cli.main` would:
-    returns (exit code, stdout, stderr), a SoftbenchError becoming one stderr line."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    register(app)
-    res = CliRunner().invoke(app, [str(a) for a in args])
-    err = res.stderr
-    code = res.exit_code
-    if isinstance(res.exception, SoftbenchError):
-        err += f"softbench: error: {res.exception}\n"
-        code = res.exception.exit_code
-    elif res.exception is not None and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return code, res.stdout, err
+cli = invoke  # the real app, compare and report included
 
 
 # --- the same-machine rule -------------------------------------------------------------------

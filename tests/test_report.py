@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
-from typer.testing import CliRunner
+
+from tests.cli_runner import invoke
 
 from softbench import compare as cmp
 from softbench import report, results
-from softbench.analysis_cli import register
-from softbench.errors import InputError, SoftbenchError
+from softbench.errors import InputError
 
 FIX = Path(__file__).parent / "fixtures"
 A1, A2, B = FIX / "machine-a-run1.json", FIX / "machine-a-run2.json", FIX / "machine-b.json"
@@ -196,17 +195,7 @@ def test_report_notes_skipped_and_incomplete(tmp_path, monkeypatch):
     assert "| no (stopped) |" in text
 
 
-def _cli(*args):
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    register(app)
-    res = CliRunner().invoke(app, [str(a) for a in args])
-    err, code = res.stderr, res.exit_code
-    if isinstance(res.exception, SoftbenchError):
-        err += f"softbench: error: {res.exception}\n"
-        code = res.exception.exit_code
-    elif res.exception is not None and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    return code, res.stdout, err
+_cli = invoke  # the real app, compare and report included
 
 
 def test_cli_report_errors_are_one_line(tmp_path):
