@@ -248,3 +248,34 @@ def test_run_measures_library_baselines_beside_kernels(tmp_path):
 def test_unknown_baseline_is_one_line(tmp_path):
     p = sb("run", "--baselines", "tensorflow", "-o", str(tmp_path / "x.json"))
     assert p.returncode == 2 and "tensorflow" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_reference_check_sees_a_broken_tail_of_a_huge_row():
+    """Past 2^20 elements the check samples, but always covers the first and last 1,024: a kernel
+    that got only its tail wrong must not get a figure."""
+    import softbench
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1 << 20) + 5).astype(np.float32)
+    y = softbench.softmax(x)
+    assert measure.reference_check(x, y, rng)[1] == ""
+    y[-3] *= 1.01
+    assert "relative error" in measure.reference_check(x, y, rng)[1]
+
+
+@pytest.mark.parametrize("alg", ["three-pass-recompute", "three-pass-reload", "two-pass", "online"])
+def test_twins_do_their_passes_work(alg):
+    """A twin is the memory floor only if it moves what its kernel moves: every twin reads all of x
+    and writes every y, as y = c * x for one constant c (its trivial arithmetic). A twin that
+    skipped a pass or a store would be faster and inflate every efficiency figure."""
+    from softbench import isa
+
+    mod = build.load(isa.best())
+    for variant in (None, "temporal", "nt"):
+        twin = mod.variants[(alg, variant)][1] if variant else mod.twins[alg]
+        x = (np.random.default_rng(3).random(10_003) + 1.0).astype(np.float32)
+        y = np.full_like(x, np.nan)
+        twin(x.size, mod.ffi.cast("const float *", x.ctypes.data), mod.ffi.cast("float *", y.ctypes.data))
+        ratio = y / x
+        assert np.all(np.isfinite(ratio)) and 0 < ratio[0] < 1
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-6)
