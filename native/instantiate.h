@@ -31,6 +31,11 @@ static const sb_stream_entry sb_streams[] = {
     {"scale", SB_FN(stream_scale), 4, 4},
 };
 
+/* The sizes of the structs Python reads through cffi's declarations (softbench/build.py CDEF_*):
+ * checked at load, so a declaration that drifted from sb_common.h fails loudly, not silently. */
+const unsigned SB_FN(abi_sizes)[4] = {sizeof(sb_kernel_entry), sizeof(sb_stream_entry), sizeof(sb_pass_entry),
+                                      sizeof(sb_state)};
+
 /* The ISA's shape, for the tests' tail cases: floats per vector, and per unrolled iteration. */
 const unsigned SB_FN(lanes) = SB_W;
 const unsigned SB_FN(block_floats) = SB_VEC;

@@ -44,6 +44,7 @@ CDEF_TABLE = """
 const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);
 extern unsigned sb_lanes__{isa};  /* const in C; cffi reads a const int only from API mode */
 extern unsigned sb_block_floats__{isa};
+extern unsigned sb_abi_sizes__{isa}[4];
 extern size_t sb_nt_min_bytes__{isa};
 const sb_stream_entry *sb_stream_table__{isa}(size_t *count);
 const sb_pass_entry *sb_pass_table__{isa}(size_t *count);
@@ -316,6 +317,13 @@ def load(isa: str) -> BuiltModule:
         raise BuildError(
             f"the cached kernel module {module.path} cannot be loaded ({exc}); delete {module.path.parent} and run again"
         ) from None
+    abi = [int(v) for v in getattr(lib, f"sb_abi_sizes__{isa}")]
+    declared = [ffi.sizeof(t) for t in ("sb_kernel_entry", "sb_stream_entry", "sb_pass_entry", "sb_state")]
+    if abi != declared:
+        raise BuildError(
+            f"softbench's cffi declarations do not match the {isa} module's structs (sizes {declared} vs {abi}); "
+            "this is a softbench bug: please report it"
+        )
     module.lib, module.ffi = lib, ffi
     for i in range(count[0]):
         alg, variant = ffi.string(table[i].algorithm).decode(), ffi.string(table[i].variant).decode()

@@ -116,3 +116,19 @@ def test_compile_error_is_one_line(fresh_cache, monkeypatch):
 def test_avx512_module_compiles_even_where_it_cannot_run(fresh_cache):
     mod = build.build("avx512f")
     assert mod.path.exists() and "-mavx512f" in mod.flags
+
+
+def test_declarations_that_drift_from_the_structs_are_refused(monkeypatch):
+    """The cffi declarations restate sb_common.h's structs; if they drift, loading says so instead
+    of reading fields at the wrong offsets."""
+    import cffi
+
+    ffi = cffi.FFI()
+    drifted = build.CDEF_COMMON.replace("typedef struct { float max; double sum; double sum_exp; } sb_state;",
+                                        "typedef struct { float max; double sum; } sb_state;")
+    assert drifted != build.CDEF_COMMON
+    ffi.cdef(drifted + build.CDEF_HARNESS + "".join(build.CDEF_TABLE.format(isa=i) for i in build.ISAS))
+    monkeypatch.setattr(build, "_ffi", ffi)
+    monkeypatch.setattr(build, "_loaded", {})
+    with pytest.raises(BuildError, match="declarations do not match"):
+        build.load("scalar")
