@@ -73,9 +73,12 @@ static inline vf SB_FN(two_pass_y)(vf xv, vf inv, vf emax) {
 }
 
 static inline void SB_FN(two_pass_out)(size_t n, const float *x, float *y, const sb_state *st, const int nt) {
-    /* sum = M * 2^E; M >= ~0.7 unless every input was masked: then every output is NaN. */
-    const vf inv = v_set1(st->sum == 0.0 ? NAN : (float)(1.0 / st->sum));
-    const vf emax = v_set1(st->sum == 0.0 ? 0.0f : (float)st->sum_exp);
+    /* sum = M * 2^E; M >= ~0.7 for a row with a finite sum. An empty sum (every input masked) or a
+     * NaN one (a NaN or +inf input) makes every output NaN through a NaN exponent: a NaN mantissa
+     * alone is not enough, since vscalefps scales a NaN by +inf to +inf and by -inf to 0. */
+    const int finite_sum = st->sum > 0.0 && st->sum <= DBL_MAX;
+    const vf inv = v_set1(finite_sum ? (float)(1.0 / st->sum) : NAN);
+    const vf emax = v_set1(finite_sum ? (float)st->sum_exp : NAN);
     size_t i = SB_FN(stream_head)(y, n, nt);
     if (i) v_store_tail(y, SB_FN(two_pass_y)(v_load_tail(x, i), inv, emax), i);
     for (; i + SB_VEC <= n; i += SB_VEC) {
