@@ -28,7 +28,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from softbench import stats
+from softbench import microarch, stats
 from softbench.errors import InputError, ResultFileError
 from softbench.results import Record, ResultFile
 
@@ -140,8 +140,13 @@ def cpu_model(ctx: dict[str, Any]) -> str:
 
 
 def machine_name(ctx: dict[str, Any]) -> str:
-    """'hostname (CPU model)', for titles."""
-    return f"{hostname(ctx)} ({cpu_model(ctx)})"
+    """'Zen 4 (AMD EPYC), AVX-512', for titles: the core, the CPU model and the best ISA the host
+    ran; the hostname stands in for the core where no name is known."""
+    core = microarch.context_display(ctx)
+    runs = _g(ctx, "isas", "runs")
+    best = next((microarch.isa_display(i) for i in _BEST_ISA if isinstance(runs, list) and i in runs), None)
+    name = f"{core if core != 'unknown' else hostname(ctx)} ({cpu_model(ctx)})"
+    return f"{name}, {best}" if best else name
 
 
 def same_machine(a: dict[str, Any], b: dict[str, Any]) -> bool:

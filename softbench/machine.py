@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from softbench import microarch
+
 UNKNOWN: Literal["unknown"] = "unknown"
 
 # sys_vendor strings that only virtual machines report. Cloud vendors ("Amazon EC2", "Google",
@@ -128,19 +130,21 @@ def _cpuinfo_flags(info: dict[str, str]) -> list[str] | Literal["unknown"]:
 # --- probes ----------------------------------------------------------------------------------
 
 
-def _microarchitecture() -> dict[str, Any]:
-    """archspec's view of the host: ``{"name": "zen3", "vendor": ..., "generation": ...}``."""
+def _microarchitecture(cpu: dict[str, Any]) -> dict[str, Any]:
+    """The core's name: ``{"name": "zen3", "display": "Zen 3", "source": "archspec", "vendor": ...,
+    "generation": ...}``; archspec's answer, or the CPUID family/model table's where archspec only
+    knows a generic level (softbench.microarch)."""
     try:
         import archspec.cpu
 
         host = archspec.cpu.host()
-        return {
-            "name": str(host.name),
-            "vendor": str(host.vendor),
-            "generation": int(host.generation),
-        }
+        found = {"name": str(host.name), "vendor": str(host.vendor), "generation": int(host.generation)}
     except Exception:  # archspec may fail in odd ways on unknown CPUs; it is only context
-        return {"name": UNKNOWN, "vendor": UNKNOWN, "generation": UNKNOWN}
+        found = {"name": UNKNOWN, "vendor": UNKNOWN, "generation": UNKNOWN}
+    named = microarch.identify(found["name"], cpu.get("vendor"), cpu.get("family"), cpu.get("model"), cpu.get("stepping"))
+    if named["name"] != found["name"]:
+        found["archspec_name"] = found["name"]
+    return {**found, **named}
 
 
 def _cpu_from_sysctl(sysctl: Callable[[str], str | None]) -> dict[str, Any]:
@@ -165,8 +169,9 @@ def collect_cpu(procfs_root: str | os.PathLike[str] = "/proc") -> dict[str, Any]
     """CPU identity and ISA flags.
 
     Keys: ``model_name``, ``vendor``, ``family``, ``model``, ``stepping`` (ints), ``flags``
-    (sorted list) and ``microarchitecture`` (``name``, ``vendor``, ``generation`` from archspec,
-    which always looks at the real host, whatever ``procfs_root`` says).
+    (sorted list) and ``microarchitecture`` (``name``, ``display``, ``source``, ``vendor``,
+    ``generation``: archspec, which always looks at the real host whatever ``procfs_root`` says, or
+    the family/model table where archspec answers only a generic level).
     """
     info = _cpuinfo_first_block(procfs_root)
     if info:
@@ -183,7 +188,7 @@ def collect_cpu(procfs_root: str | os.PathLike[str] = "/proc") -> dict[str, Any]
         cpu = _cpu_from_sysctl(_sysctl)
     else:
         cpu = {k: UNKNOWN for k in ("model_name", "vendor", "family", "model", "stepping", "flags")}
-    cpu["microarchitecture"] = _microarchitecture()
+    cpu["microarchitecture"] = _microarchitecture(cpu)
     return cpu
 
 

@@ -191,7 +191,7 @@ def test_cpu_x86(tmp_path: Path) -> None:
     assert cpu["vendor"] == "AuthenticAMD"
     assert (cpu["family"], cpu["model"], cpu["stepping"]) == (25, 1, 1)
     assert cpu["flags"] == sorted(["fpu", "sse2", "avx2", "fma", "hypervisor", "avx512f"])
-    assert set(cpu["microarchitecture"]) == {"name", "vendor", "generation"}
+    assert {"name", "display", "source", "vendor", "generation"} <= set(cpu["microarchitecture"])
 
 
 def test_cpu_arm_has_features_but_no_x86_ids(tmp_path: Path) -> None:
@@ -217,8 +217,42 @@ def test_cpu_missing_cpuinfo_and_broken_archspec(
     assert cpu == {
         "model_name": UNKNOWN, "vendor": UNKNOWN, "family": UNKNOWN, "model": UNKNOWN,
         "stepping": UNKNOWN, "flags": UNKNOWN,
-        "microarchitecture": {"name": UNKNOWN, "vendor": UNKNOWN, "generation": UNKNOWN},
+        "microarchitecture": {"name": UNKNOWN, "vendor": UNKNOWN, "generation": UNKNOWN,
+                              "display": UNKNOWN, "source": UNKNOWN},
     }
+
+
+class _GenericHost:
+    """archspec's answer in a VM that hides flags: a generic level, not a core."""
+    name, vendor, generation = "x86_64_v4", "generic", 0
+
+
+ZEN4_CPUINFO = X86_CPUINFO.replace("model\t\t: 1\n", "model\t\t: 17\n")
+
+
+def test_generic_archspec_level_falls_back_on_family_and_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Zen 4 VM: archspec says x86_64_v4, CPUID family 25 model 17 says Zen 4 (Genoa)."""
+    import archspec.cpu
+
+    assert "model\t\t: 17" in ZEN4_CPUINFO
+    write(tmp_path, "cpuinfo", ZEN4_CPUINFO)
+    monkeypatch.setattr(archspec.cpu, "host", _GenericHost)
+    ua = collect_cpu(procfs_root=tmp_path)["microarchitecture"]
+    assert (ua["name"], ua["display"], ua["source"]) == ("zen4", "Zen 4", "cpuid family/model table")
+    assert ua["archspec_name"] == "x86_64_v4"
+
+
+def test_archspec_core_name_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import archspec.cpu
+
+    class Zen3:
+        name, vendor, generation = "zen3", "AuthenticAMD", 0
+
+    write(tmp_path, "cpuinfo", ZEN4_CPUINFO)  # archspec's flag match wins over the table
+    monkeypatch.setattr(archspec.cpu, "host", Zen3)
+    ua = collect_cpu(procfs_root=tmp_path)["microarchitecture"]
+    assert (ua["name"], ua["display"], ua["source"]) == ("zen3", "Zen 3", "archspec")
+    assert "archspec_name" not in ua
 
 
 def test_cpu_from_sysctl_intel_mac() -> None:
@@ -350,7 +384,8 @@ def test_real_context_is_sane_and_json() -> None:
 
 def _is_reference_vm() -> bool:
     info = machine._cpuinfo_first_block("/proc")
-    return info.get("model name") == "AMD EPYC" and info.get("cpu family") == "25"
+    # family 25 model 1 (Milan): a Zen 4 VM (model 17) also calls itself "AMD EPYC"
+    return info.get("model name") == "AMD EPYC" and info.get("cpu family") == "25" and info.get("model") == "1"
 
 
 @pytest.mark.skipif(not _is_reference_vm(), reason="figures of the AMD EPYC Zen 3 dev VM")

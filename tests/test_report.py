@@ -178,7 +178,7 @@ def test_same_machine_runs_among_machines_get_their_own_section(tmp_path, monkey
     assert r.markdown == tmp_path / "README.md" and r.html is None and not (tmp_path / "index.html").exists()
     text = r.markdown.read_text()
     assert "## Across files: machines side by side" in text
-    assert "## Same machine: fixture-a (Fixture CPU A (synthetic, Skylake-class))" in text
+    assert "## Same machine: Skylake (Fixture CPU A (synthetic, Skylake-class)), AVX2" in text
     assert "significant changes (9 of 72 points)" in text
     assert "| two-pass | 18 | 1.049x | +4.9% | 9 | 0 | 0 |" in text
     assert r.comparison.kind == "cross-machine"
