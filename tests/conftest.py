@@ -10,3 +10,12 @@ def _kernel_cache(tmp_path_factory):
     if "SOFTBENCH_CACHE_DIR" not in os.environ:
         os.environ["SOFTBENCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("kernel-cache"))
     yield
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line at the end of every run: which ISAs ran, which were only compiled."""
+    from isa_ledger import summary
+
+    from softbench.kernels import ISAS
+
+    terminalreporter.write_line(summary(list(ISAS)))

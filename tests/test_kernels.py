@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import isa_ledger
 from softbench import build, isa, verify
 from softbench.kernels import algorithms
 
@@ -27,6 +28,7 @@ def test_kernel_matrix(alg, isa_name):
         if not r.passed:
             failures.append(f"{case.name}: {r.detail}")
     assert not failures, failures
+    isa_ledger.ran(isa_name, "kernel matrix")
 
 
 @pytest.mark.parametrize("alg,isa_name", KERNELS, ids=IDS)

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import isa_ledger
 import pytest
 
 SCRIPT = Path(__file__).parent / "native" / "build_and_run.sh"
@@ -59,16 +60,19 @@ def _transcript(proc: subprocess.CompletedProcess) -> str:
     return f"--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-6000:]}"
 
 
-def _assert_all_passed(proc: subprocess.CompletedProcess) -> None:
+def _assert_all_passed(proc: subprocess.CompletedProcess, how: str | None = None) -> None:
     assert proc.returncode != 2, f"build failed\n{_transcript(proc)}"
     passed, failed = _summary(proc)
     assert proc.returncode == 0 and failed == 0 and passed > 0, _transcript(proc)
+    if how:  # the ISAs whose kernels the driver ran ("ok   <isa> <algorithm> ...")
+        for isa in sorted(set(re.findall(r"^ok   (\S+) ", proc.stdout, re.M))):
+            isa_ledger.ran(isa, how)
 
 
 def test_native_driver_under_asan_ubsan(tmp_path):
     _require(_cc(), "apt-get install -y gcc")
     proc = _run("native", tmp_path)
-    _assert_all_passed(proc)
+    _assert_all_passed(proc, "C driver under ASan/UBSan")
     assert "ok   scalar" in proc.stdout
 
 
@@ -77,7 +81,7 @@ def test_aarch64_neon_driver_under_qemu(tmp_path):
     qemu = os.environ.get("QEMU") or ("qemu-aarch64" if shutil.which("qemu-aarch64") else "qemu-aarch64-static")
     _require(qemu, "apt-get install -y qemu-user")
     proc = _run("aarch64", tmp_path)
-    _assert_all_passed(proc)
+    _assert_all_passed(proc, "C driver under qemu-aarch64")
     assert re.search(r"^ok   neon ", proc.stdout, re.M), "no NEON kernel ran\n" + _transcript(proc)
     assert "skipped neon" not in proc.stdout
 
@@ -107,6 +111,7 @@ def test_avx512f_translation_unit_compiles(tmp_path):
         pytest.skip(f"{_cc()} does not accept -mavx512f")
     proc = _run("compile-avx512", tmp_path)
     assert proc.returncode == 0, _transcript(proc)
+    isa_ledger.built("avx512f")
 
 
 def test_driver_reports_an_injected_failure(tmp_path):
