@@ -109,3 +109,18 @@ def test_store_variants_are_selectable_by_name(variant):
 def test_unknown_variant_names_the_choices():
     with pytest.raises(ValueError, match="temporal, nt"):
         softbench.softmax(np.zeros(8, np.float32), variant="streaming")
+
+
+@pytest.mark.parametrize("isa_name", isa.runnable())
+@pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
+def test_a_nan_or_inf_anywhere_poisons_the_row_through_the_api(isa_name, value):
+    """Issue #10: on AVX-512, softmax(x) with a NaN first or a +inf anywhere returned finite
+    numbers (head, main loop and tail; one thread and a row split across two)."""
+    for n in (5, 100, 4099):
+        for pos in (0, n // 2, n - 1):
+            x = np.linspace(-3, 3, n, dtype=np.float32)
+            x[pos] = value
+            for threads in (1, 2):
+                for alg in algorithms():
+                    y = softbench.softmax(x, algorithm=alg, isa=isa_name, threads=threads)
+                    assert np.isnan(y).all(), (alg, n, pos, threads, int((~np.isnan(y)).sum()))
