@@ -132,3 +132,28 @@ def test_declarations_that_drift_from_the_structs_are_refused(monkeypatch):
     monkeypatch.setattr(build, "_loaded", {})
     with pytest.raises(BuildError, match="declarations do not match"):
         build.load("scalar")
+
+
+def test_the_isa_table_is_read_from_isas_def(tmp_path, monkeypatch):
+    """kernels.ISAS is native/isas.def, row for row and in its order; a row added there is an ISA
+    (its flags for the build, its features for the detection) with no Python to change."""
+    from softbench import isa as isa_mod
+    from softbench import kernels
+
+    assert kernels.ISAS == kernels.read_isas()
+    assert list(kernels.ISAS)[-1] == "scalar"  # best first: the portable fallback last
+    for name in kernels.ISAS:
+        assert (build.native_dir() / "kernels" / f"{name}.c").is_file()
+        assert (build.native_dir() / "isa" / f"{name}.h").is_file()
+    table = tmp_path / "isas.def"
+    row = 'SB_ISA(avx9, "x86_64", 32, "-mavx9 -mfma", "avx2 avx9 os_avx", "a throwaway ISA")\n'
+    table.write_text(row + (build.native_dir() / "isas.def").read_text())
+    isas = kernels.read_isas(table)
+    assert list(isas) == ["avx9", *kernels.ISAS]
+    assert isas["avx9"] == kernels.Isa("avx9", "x86_64", 32, ("-mavx9", "-mfma"), "a throwaway ISA", ("avx2", "avx9", "os_avx"))
+    monkeypatch.setattr(isa_mod, "ISAS", isas)
+    cpu = {"sse2": 1, "avx": 1, "fma": 1, "avx2": 1, "os_avx": 1}
+    st = isa_mod.status_from_features(cpu, "x86_64")
+    assert not st["avx9"].runs and st["avx9"].reason == "the CPU does not report AVX9"
+    assert isa_mod.status_from_features(dict(cpu, avx9=1), "x86_64")["avx9"].runs
+    assert "OS does not enable AVX register state" in isa_mod.status_from_features(dict(cpu, avx9=1, os_avx=0), "x86_64")["avx9"].reason
