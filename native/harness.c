@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include "harness.h"
+#include "perf_counters.h"
+#include "threads.h"
 
 #include <time.h>
 
@@ -106,4 +108,34 @@ void sb_cpu_probe(sb_cpu_features *f) {
     f->neon = 1; /* Advanced SIMD is mandatory on AArch64 */
 #endif
 #endif
+}
+
+static const sb_abi_entry sb_harness_abi[] = {
+    SB_ABI_SIZE(sb_work),
+    SB_ABI_FIELD(sb_work, fn),
+    SB_ABI_FIELD(sb_work, passes),
+    SB_ABI_FIELD(sb_work, pass),
+    SB_ABI_FIELD(sb_work, merge),
+    SB_ABI_SIZE(sb_cpu_features),
+    SB_ABI_FIELD(sb_cpu_features, is_x86),
+    SB_ABI_FIELD(sb_cpu_features, is_aarch64),
+    SB_ABI_FIELD(sb_cpu_features, sse2),
+    SB_ABI_FIELD(sb_cpu_features, avx),
+    SB_ABI_FIELD(sb_cpu_features, fma),
+    SB_ABI_FIELD(sb_cpu_features, avx2),
+    SB_ABI_FIELD(sb_cpu_features, avx512f),
+    SB_ABI_FIELD(sb_cpu_features, os_avx),
+    SB_ABI_FIELD(sb_cpu_features, os_avx512),
+    SB_ABI_FIELD(sb_cpu_features, xcr0),
+    SB_ABI_FIELD(sb_cpu_features, neon),
+    SB_ABI_SIZE(sb_perf_group),
+    SB_ABI_FIELD(sb_perf_group, count),
+    SB_ABI_FIELD(sb_perf_group, fds),
+    SB_ABI_FIELD(sb_perf_group, ids),
+    SB_ABI_FIELD(sb_perf_group, leader),
+};
+
+const sb_abi_entry *sb_harness_abi_table(size_t *count) {
+    *count = sizeof sb_harness_abi / sizeof sb_harness_abi[0];
+    return sb_harness_abi;
 }

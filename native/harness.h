@@ -43,4 +43,8 @@ typedef struct {
 
 void sb_cpu_probe(sb_cpu_features *out);
 
+/* The layout of the harness module's own structs that Python restates (sb_work of threads.h,
+ * sb_cpu_features, sb_perf_group of perf_counters.h), for the check at load (sb_abi_entry). */
+const sb_abi_entry *sb_harness_abi_table(size_t *count);
+
 #endif

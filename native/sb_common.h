@@ -62,6 +62,22 @@ typedef struct {
     int read_bytes, write_bytes; /* per element, without RFO */
 } sb_stream_entry;
 
+/* One fact of a struct's layout that softbench/build.py checks at load against its cffi
+ * declarations: field "" is sizeof(type), any other field its offsetof. Every struct Python
+ * restates has its size and each of its fields listed (instantiate.h, harness.c). */
+typedef struct {
+    const char *type;
+    const char *field;
+    size_t value;
+} sb_abi_entry;
+#define SB_ABI_SIZE(struct_) {.type = #struct_, .field = "", .value = sizeof(struct_)}
+#define SB_ABI_FIELD(struct_, field_) {.type = #struct_, .field = #field_, .value = offsetof(struct_, field_)}
+
+/* For the thin pass functions that only fix a worker's store kind (pass_expscale_nt, ...): the
+ * kernels call them directly and must get the worker inlined, as if they called it themselves;
+ * the pass table still takes their address, which keeps an out-of-line copy too. */
+#define SB_PASS_INLINE inline __attribute__((always_inline))
+
 #define SB_CONCAT_(a, b) a##b
 #define SB_CONCAT(a, b) SB_CONCAT_(a, b)
 

@@ -35,7 +35,7 @@ def kernel(algorithm: str, isa: str, variant: str | None = None):
     check_algorithm(algorithm)
     variant = check_variant(variant)
     name = isa_mod.resolve(isa)
-    module = build.load(name)
+    module = build.use_store_policy(build.load(name))  # normal or nt stores by size, as run uses
     hit = (module.variants[(algorithm, variant)][0] if variant else module.kernels[algorithm]), module
     _resolved[(algorithm, isa, variant)] = hit
     return hit
@@ -48,7 +48,7 @@ def auto_kernel(n: int, isa_name: str):
     from softbench import build, tuning
 
     alg = tuning.choose(n, isa_name)
-    return build.load(isa_name).kernels[alg], alg
+    return build.use_store_policy(build.load(isa_name)).kernels[alg], alg
 
 
 def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant: str | None = None,

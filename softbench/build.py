@@ -39,12 +39,13 @@ typedef struct {
     int read_x, read_y, write_y;
     sb_pass_fn fn_nt; sb_pass_fn twin_nt; int merge;
 } sb_pass_entry;
+typedef struct { const char *type; const char *field; size_t value; } sb_abi_entry;
 """
 CDEF_TABLE = """
 const sb_kernel_entry *sb_kernel_table__{isa}(size_t *count);
 extern unsigned sb_lanes__{isa};  /* const in C; cffi reads a const int only from API mode */
 extern unsigned sb_block_floats__{isa};
-extern unsigned sb_abi_sizes__{isa}[4];
+const sb_abi_entry *sb_abi_table__{isa}(size_t *count);
 extern size_t sb_nt_min_bytes__{isa};
 const sb_stream_entry *sb_stream_table__{isa}(size_t *count);
 const sb_pass_entry *sb_pass_table__{isa}(size_t *count);
@@ -73,6 +74,7 @@ typedef struct {
     int neon;
 } sb_cpu_features;
 void sb_cpu_probe(sb_cpu_features *out);
+const sb_abi_entry *sb_harness_abi_table(size_t *count);
 typedef struct { int count; int fds[8]; uint64_t ids[8]; int leader; } sb_perf_group;
 int sb_perf_open(sb_perf_group *g, int count, const uint32_t *types, const uint64_t *configs, const int *optional, int *failed);
 int sb_perf_reset_enable(sb_perf_group *g);
@@ -158,7 +160,9 @@ def flags_for(isa: str) -> list[str]:
     return [*COMMON_FLAGS, *ISAS[isa].flags]
 
 
-def _source_digest() -> str:
+def source_digest() -> str:
+    """SHA-256 of every C source, header and table under native/, as the modules are built from:
+    what a result file can record to name the kernels' code (the cache key hashes it too)."""
     # Every file under native/ counts: headers are shared, and hashing all of them is cheap.
     h = hashlib.sha256()
     root = native_dir()
@@ -167,6 +171,9 @@ def _source_digest() -> str:
         h.update(b"\0")
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+_source_digest = source_digest  # the former private name
 
 
 def _cdef(isa: str) -> str:
@@ -207,6 +214,10 @@ class BuiltModule:
     variants: dict = field(repr=False, default_factory=dict)
     streams: dict = field(repr=False, default_factory=dict)  # "read"/"write"/"copy"/"scale" -> (fn, read B, write B)
     passes: dict = field(repr=False, default_factory=dict)  # algorithm -> [Pass, ...] in execution order
+    source_digest: str = ""  # source_digest() of the sources this module was built from
+    # the non-temporal threshold set by set_nt_threshold / use_store_policy; None: never set, so
+    # the module keeps its compiled default (SIZE_MAX: normal stores at every size)
+    nt_threshold: int | None = None
 
     def build_info(self) -> dict:
         """What a result file records about how this ISA's kernels were built."""
@@ -245,8 +256,9 @@ def build(isa: str) -> BuiltModule:
     """The ISA's module, compiled now if the cache has no module for these sources/compiler/flags."""
     compiler = find_compiler()
     flags = flags_for(isa)
+    digest = source_digest()
     key_src = json.dumps(
-        [BUILD_FORMAT, _source_digest(), compiler.path, compiler.version, compiler.command, flags, _cdef(isa)]
+        [BUILD_FORMAT, digest, compiler.path, compiler.version, compiler.command, flags, _cdef(isa)]
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
     folder = cache_dir()
@@ -280,7 +292,7 @@ def build(isa: str) -> BuiltModule:
             tmp_manifest.write_text(json.dumps(meta, indent=1))
             os.replace(tmp_manifest, manifest)
             compiled_now = True
-    return BuiltModule(isa, target, compiler, flags, command, compiled_now)
+    return BuiltModule(isa, target, compiler, flags, command, compiled_now, source_digest=digest)
 
 
 _loaded: dict[str, BuiltModule] = {}
@@ -317,13 +329,9 @@ def load(isa: str) -> BuiltModule:
         raise BuildError(
             f"the cached kernel module {module.path} cannot be loaded ({exc}); delete {module.path.parent} and run again"
         ) from None
-    abi = [int(v) for v in getattr(lib, f"sb_abi_sizes__{isa}")]
-    declared = [ffi.sizeof(t) for t in ("sb_kernel_entry", "sb_stream_entry", "sb_pass_entry", "sb_state")]
-    if abi != declared:
-        raise BuildError(
-            f"softbench's cffi declarations do not match the {isa} module's structs (sizes {declared} vs {abi}); "
-            "this is a softbench bug: please report it"
-        )
+    _check_abi(ffi, getattr(lib, f"sb_abi_table__{isa}"), isa)
+    if isa == HARNESS_ISA:
+        _check_abi(ffi, lib.sb_harness_abi_table, "harness")
     module.lib, module.ffi = lib, ffi
     for i in range(count[0]):
         alg, variant = ffi.string(table[i].algorithm).decode(), ffi.string(table[i].variant).decode()
@@ -331,7 +339,6 @@ def load(isa: str) -> BuiltModule:
             module.variants[(alg, variant)] = (table[i].kernel, table[i].twin)
         else:  # the size-selected entry: what softbench.softmax and `run` use by default
             module.kernels[alg], module.twins[alg] = table[i].kernel, table[i].twin
-    set_nt_min_bytes(module, nt_min_bytes())
     streams = getattr(lib, f"sb_stream_table__{isa}")(count)
     module.streams = {
         ffi.string(streams[i].name).decode(): (streams[i].kernel, streams[i].read_bytes, streams[i].write_bytes)
@@ -348,18 +355,68 @@ def load(isa: str) -> BuiltModule:
     return module
 
 
+def _check_abi(ffi, table_fn, where: str) -> None:
+    """Every size and field offset the module reports for the structs Python reads (sb_abi_entry
+    rows: field "" is the struct's size) must be what cffi's declarations give, or loading stops:
+    a drifted declaration would otherwise read fields at the wrong offsets, silently."""
+    import cffi
+
+    count = ffi.new("size_t *")
+    table = table_fn(count)
+    wrong = []
+    for i in range(count[0]):
+        struct, member, actual = ffi.string(table[i].type).decode(), ffi.string(table[i].field).decode(), int(table[i].value)
+        try:
+            declared = ffi.offsetof(struct, member) if member else ffi.sizeof(struct)
+        except (KeyError, TypeError, cffi.FFIError, cffi.CDefError):
+            declared = None  # the declaration lacks the struct or the field
+        if declared != actual:
+            what = f"offsetof({struct}, {member})" if member else f"sizeof({struct})"
+            wrong.append(f"{what} is {actual} in C, {declared if declared is not None else 'undeclared'} in cffi")
+    if wrong:
+        raise BuildError(
+            f"softbench's cffi declarations do not match the {where} module's structs ({'; '.join(wrong)}); "
+            "this is a softbench bug: please report it"
+        )
+
+
+# The kernels' store policy. Loading a module decides nothing: the callers that run kernels for
+# users (softbench.softmax, `run`, `profile`) call use_store_policy once per module.
+NT_NEVER = (1 << 64) - 1  # SIZE_MAX: normal stores at every size
+
+
+def nt_threshold_for(llc_bytes: int | None) -> int:
+    """Input size (bytes) from which the size-selected kernels use non-temporal output stores,
+    given the last-level cache size: the LLC itself (then input and output together are at least
+    twice the cache, and a normal store's read-for-ownership only costs bandwidth); never, when the
+    cache is unknown."""
+    return int(llc_bytes) if llc_bytes else NT_NEVER
+
+
 def nt_min_bytes() -> int:
-    """Input size from which the size-selected kernels use non-temporal output stores: the
-    last-level cache size (then input and output together are at least twice the cache, and a
-    normal store's read-for-ownership only costs bandwidth). Never, when the cache is unknown."""
+    """nt_threshold_for this machine's last-level cache."""
     from softbench import machine
 
-    llc = machine.last_level_cache_bytes(machine.collect_caches())
-    return int(llc) if llc else (1 << 64) - 1
+    return nt_threshold_for(machine.last_level_cache_bytes(machine.collect_caches()))
 
 
-def set_nt_min_bytes(module: BuiltModule, threshold: int) -> None:
+def set_nt_threshold(module: BuiltModule, threshold: int) -> BuiltModule:
+    """Sets the input size (bytes) from which the module's size-selected kernels store with
+    non-temporal stores; returns the module."""
     setattr(module.lib, f"sb_nt_min_bytes__{module.isa}", threshold)
+    module.nt_threshold = int(threshold)
+    return module
+
+
+set_nt_min_bytes = set_nt_threshold  # the former name
+
+
+def use_store_policy(module: BuiltModule) -> BuiltModule:
+    """The module with softbench's store policy for this machine (nt_min_bytes), set the first time
+    only: a threshold already set (a test's, a caller's) is kept. Returns the module."""
+    if module.nt_threshold is None:
+        set_nt_threshold(module, nt_min_bytes())
+    return module
 
 
 def clear_cache() -> int:

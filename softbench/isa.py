@@ -30,8 +30,16 @@ def cpu_features() -> dict:
     mod = build.load(build.HARNESS_ISA)
     f = mod.ffi.new("sb_cpu_features *")
     mod.lib.sb_cpu_probe(f)
-    names = ("is_x86", "is_aarch64", "sse2", "avx", "fma", "avx2", "avx512f", "os_avx", "os_avx512", "xcr0", "neon")
-    return {n: int(getattr(f, n)) for n in names}
+    return {name: int(getattr(f, name)) for name, _ in mod.ffi.typeof("sb_cpu_features").fields}
+
+
+# How the reasons name a feature of native/isas.def's `features` column (sb_cpu_features fields);
+# a feature not listed here is named by its field, upper-cased.
+FEATURE_NAMES = {"neon": "Advanced SIMD (ASIMD)", "avx512f": "AVX-512F", "os_avx": "AVX", "os_avx512": "AVX-512"}
+
+
+def _feature_name(feature: str) -> str:
+    return FEATURE_NAMES.get(feature, feature.upper())
 
 
 def status_from_features(features: dict, arch: str) -> dict[str, IsaStatus]:
@@ -42,22 +50,15 @@ def status_from_features(features: dict, arch: str) -> dict[str, IsaStatus]:
         if isa.arch not in ("any", arch):
             out[name] = IsaStatus(name, False, f"{isa.arch} ISA; this CPU is {arch}")
             continue
+        # the features each row of native/isas.def declares: the CPU's first, then the OS's
+        cpu_missing = [f for f in isa.features if not f.startswith("os_") and not features.get(f)]
+        os_missing = [f for f in isa.features if f.startswith("os_") and not features.get(f)]
         reason = ""
-        if name == "sse2" and not features.get("sse2"):
-            reason = "the CPU does not report SSE2"
-        elif name == "avx2":
-            missing = [f for f in ("avx", "avx2", "fma") if not features.get(f)]
-            if missing:
-                reason = f"the CPU does not report {', '.join(m.upper() for m in missing)}"
-            elif not features.get("os_avx"):
-                reason = f"the OS does not enable AVX register state (XCR0={xcr0:#x})"
-        elif name == "avx512f":
-            if not features.get("avx512f"):
-                reason = "the CPU does not report AVX-512F"
-            elif not features.get("os_avx512"):
-                reason = f"the OS does not enable AVX-512 register state (XCR0={xcr0:#x})"
-        elif name == "neon" and not features.get("neon"):
-            reason = "the CPU does not report Advanced SIMD (ASIMD)"
+        if cpu_missing:
+            reason = f"the CPU does not report {', '.join(map(_feature_name, cpu_missing))}"
+        elif os_missing:
+            reason = (f"the OS does not enable {' and '.join(map(_feature_name, os_missing))} register state "
+                      f"(XCR0={xcr0:#x})")  # fmt: skip
         out[name] = IsaStatus(name, not reason, reason)
     return out
 

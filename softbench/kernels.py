@@ -1,5 +1,6 @@
 """What softbench can run: the algorithms (read from native/kernels.def, the one table the C
-modules are generated from) and the ISAs with their compiler flags."""
+modules are generated from) and the ISAs with their compiler flags and the CPU features they need
+(read from native/isas.def, the table the C test driver reads too)."""
 
 from __future__ import annotations
 
@@ -78,20 +79,30 @@ class Isa:
     lanes: int  # float32 lanes per vector
     flags: tuple[str, ...]  # added to the common flags when compiling this ISA's module
     description: str
+    # sb_cpu_features fields (native/harness.h) the CPU must report; "os_*": the OS saves the state
+    features: tuple[str, ...] = ()
+
+
+_ISA_ROW = re.compile(
+    r'^SB_ISA\(\s*(\w+)\s*,\s*"([^"]*)"\s*,\s*(\d+)\s*,\s*"([^"]*)"\s*,\s*"([^"]*)"\s*,\s*"([^"]*)"\s*\)',
+    re.MULTILINE,
+)
+
+
+def read_isas(path: Path | None = None) -> dict[str, Isa]:
+    """The rows of native/isas.def (or of another copy of it), in its order: best first."""
+    text = (path or native_dir() / "isas.def").read_text()
+    rows = {}
+    for m in _ISA_ROW.finditer(text):
+        name, arch, lanes, flags, features, description = m.groups()
+        rows[name] = Isa(name, arch, int(lanes), tuple(flags.split()), description, tuple(features.split()))
+    if not rows:
+        raise RuntimeError(f"{path or 'native/isas.def'} declares no ISA")
+    return rows
 
 
 # Best first: isa="auto" picks the first one the host runs.
-ISAS: dict[str, Isa] = {
-    isa.name: isa
-    for isa in (
-        Isa("avx512f", "x86_64", 16, ("-mavx512f", "-mfma"), "AVX-512F, 16 lanes, vscalefps"),
-        Isa("avx2", "x86_64", 8, ("-mavx2", "-mfma"), "AVX2 + FMA, 8 lanes"),
-        Isa("neon", "aarch64", 4, (), "AArch64 Advanced SIMD, 4 lanes, FMA"),
-        Isa("sse2", "x86_64", 4, ("-msse2",), "SSE2, 4 lanes, no FMA (x86-64 baseline)"),
-        # -fno-tree-vectorize: the scalar figures must be scalar, not gcc's auto-vectorised loop
-        Isa("scalar", "any", 1, ("-fno-tree-vectorize",), "portable C, one float at a time"),
-    )
-}
+ISAS: dict[str, Isa] = read_isas()
 
 # Flags every module is compiled with. -O3, not -O2: gcc 12 at -O2 keeps the unrolled
 # accumulators of the templates in memory. No -ffast-math: the kernels rely on IEEE inf/NaN rules.

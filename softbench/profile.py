@@ -259,7 +259,7 @@ def profile_kernel(
     n1 = l1_elements(l1d)
 
     harness = build.load(build.HARNESS_ISA)
-    module = build.load(isa_name)
+    module = build.use_store_policy(build.load(isa_name))
     timer = PassTimer(harness, ftz_daz=bool(harness.lib.sb_ftz_daz_supported()))
     rng = np.random.default_rng(seed)
 

@@ -196,7 +196,7 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
         # Kernels must be correct before they are fast: the correctness matrix first.
         kernels = []
         for isa_name in plan.isas:
-            module = build.load(isa_name)
+            module = build.use_store_policy(build.load(isa_name))
             for alg in plan.algorithms:
                 for variant in plan.variants:
                     label = kernel_label(alg, isa_name, variant)

@@ -132,3 +132,108 @@ def test_declarations_that_drift_from_the_structs_are_refused(monkeypatch):
     monkeypatch.setattr(build, "_loaded", {})
     with pytest.raises(BuildError, match="declarations do not match"):
         build.load("scalar")
+
+
+_STATE = "typedef struct { float max; double sum; double sum_exp; } sb_state;"
+_PERF = "typedef struct { int count; int fds[8]; uint64_t ids[8]; int leader; } sb_perf_group;"
+_WORK = "typedef struct { sb_softmax_fn fn; int passes; sb_pass_fn pass[4]; int merge[4]; } sb_work;"
+
+
+@pytest.mark.parametrize("declared, drifted, isa_name", [
+    (_STATE, "typedef struct { float max; double sum_exp; double sum; } sb_state;", "scalar"),  # same size, fields swapped
+    (_PERF, _PERF.replace("fds[8]", "fds[7]"), build.HARNESS_ISA),  # a harness struct (perf_counters.h)
+    (_WORK, _WORK.replace("int passes; ", ""), build.HARNESS_ISA),  # threads.h's work
+    ("    int neon;\n} sb_cpu_features;", "} sb_cpu_features;", build.HARNESS_ISA),  # the CPU probe's flags
+])  # fmt: skip
+def test_every_restated_struct_is_checked_field_by_field(monkeypatch, declared, drifted, isa_name):
+    """Each struct Python restates, in the kernel modules and in the harness, is checked at load by
+    size and by each field's offset: a swap that keeps the size is refused too."""
+    import cffi
+
+    text = build.CDEF_COMMON + build.CDEF_HARNESS
+    assert text.count(declared) == 1
+    ffi = cffi.FFI()
+    ffi.cdef(text.replace(declared, drifted) + "".join(build.CDEF_TABLE.format(isa=i) for i in build.ISAS))
+    monkeypatch.setattr(build, "_ffi", ffi)
+    monkeypatch.setattr(build, "_loaded", {})
+    with pytest.raises(BuildError, match="declarations do not match"):
+        build.load(isa_name)
+
+
+def _fresh_process(code: str) -> list:
+    """What `code` prints (a JSON list), run in a new interpreter: a module's globals are shared by
+    every load of it in one process, so "what does loading alone set" needs a process of its own."""
+    import json
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_loading_a_module_sets_no_store_policy():
+    """build.load only loads: the non-temporal threshold stays the module's compiled default (never)
+    until a caller applies the store policy, which is then this machine's (the LLC's size); a
+    threshold a caller set is kept by it."""
+    facts = _fresh_process(
+        "import json; from softbench import build; m = build.load('scalar'); t = lambda: getattr(m.lib, 'sb_nt_min_bytes__scalar');"
+        "a = [t(), m.nt_threshold]; build.use_store_policy(m); a += [t(), m.nt_threshold, build.nt_min_bytes()];"
+        "build.set_nt_threshold(m, 4096); build.use_store_policy(m); a.append(t()); print(json.dumps(a))"
+    )
+    before, unset, after, recorded, policy, kept = facts
+    assert (before, unset) == (build.NT_NEVER, None)
+    assert after == recorded == policy
+    assert kept == 4096
+
+
+def test_the_store_policy_is_the_last_level_cache():
+    assert build.nt_threshold_for(32 << 20) == 32 << 20
+    assert build.nt_threshold_for(None) == build.nt_threshold_for(0) == build.NT_NEVER
+
+
+def test_softmax_runs_with_the_machines_store_policy():
+    """What users run (softbench.softmax, api.kernel) gets the threshold build.load used to set:
+    the same kernel variants at the same sizes as before the policy left the loader."""
+    threshold, policy = _fresh_process(
+        "import json; from softbench import api, build; _, m = api.kernel('two-pass', 'scalar');"
+        "print(json.dumps([getattr(m.lib, 'sb_nt_min_bytes__scalar'), build.nt_min_bytes()]))"
+    )
+    assert threshold == policy
+
+
+def test_the_source_digest_names_the_sources(tmp_path, monkeypatch):
+    import shutil
+
+    digest = build.source_digest()
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    assert build.load("scalar").source_digest == digest
+    copy = tmp_path / "native"
+    shutil.copytree(build.native_dir(), copy)
+    monkeypatch.setattr(build, "native_dir", lambda: copy)
+    assert build.source_digest() == digest
+    (copy / "kernels.def").write_text((copy / "kernels.def").read_text() + "\n")
+    assert build.source_digest() != digest
+
+
+def test_the_isa_table_is_read_from_isas_def(tmp_path, monkeypatch):
+    """kernels.ISAS is native/isas.def, row for row and in its order; a row added there is an ISA
+    (its flags for the build, its features for the detection) with no Python to change."""
+    from softbench import isa as isa_mod
+    from softbench import kernels
+
+    assert kernels.ISAS == kernels.read_isas()
+    assert list(kernels.ISAS)[-1] == "scalar"  # best first: the portable fallback last
+    for name in kernels.ISAS:
+        assert (build.native_dir() / "kernels" / f"{name}.c").is_file()
+        assert (build.native_dir() / "isa" / f"{name}.h").is_file()
+    table = tmp_path / "isas.def"
+    row = 'SB_ISA(avx9, "x86_64", 32, "-mavx9 -mfma", "avx2 avx9 os_avx", "a throwaway ISA")\n'
+    table.write_text(row + (build.native_dir() / "isas.def").read_text())
+    isas = kernels.read_isas(table)
+    assert list(isas) == ["avx9", *kernels.ISAS]
+    assert isas["avx9"] == kernels.Isa("avx9", "x86_64", 32, ("-mavx9", "-mfma"), "a throwaway ISA", ("avx2", "avx9", "os_avx"))
+    monkeypatch.setattr(isa_mod, "ISAS", isas)
+    cpu = {"sse2": 1, "avx": 1, "fma": 1, "avx2": 1, "os_avx": 1}
+    st = isa_mod.status_from_features(cpu, "x86_64")
+    assert not st["avx9"].runs and st["avx9"].reason == "the CPU does not report AVX9"
+    assert isa_mod.status_from_features(dict(cpu, avx9=1), "x86_64")["avx9"].runs
+    assert "OS does not enable AVX register state" in isa_mod.status_from_features(dict(cpu, avx9=1, os_avx=0), "x86_64")["avx9"].reason

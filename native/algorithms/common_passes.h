@@ -23,7 +23,8 @@ static inline void v_exp_ext(vf x, vf *m, vf *n) {
 }
 
 /* Input size (bytes) from which the size-selected kernels use non-temporal output stores. SIZE_MAX
- * (never) until softbench sets it from this machine's last-level cache (build.load). */
+ * (never) until the caller that runs the kernels sets its store policy (build.use_store_policy,
+ * from this machine's last-level cache); loading a module sets nothing. */
 size_t SB_FN(nt_min_bytes) = SIZE_MAX;
 
 /* Horizontal max of the lanes (NaN may or may not survive: a NaN input poisons the sum anyway). */
@@ -122,10 +123,10 @@ static void SB_FN(pass_sumexp)(size_t n, const float *x, float *y, sb_state *st)
 
 /* Pass "store-exp": y_i = exp(x_i - st->max) stored, st->sum their sum. The _nt forms of the
  * passes that store (here and below) are what threads run on chunks of a row past the LLC. */
-static void SB_FN(pass_storeexp)(size_t n, const float *x, float *y, sb_state *st) {
+static SB_PASS_INLINE void SB_FN(pass_storeexp)(size_t n, const float *x, float *y, sb_state *st) {
     st->sum = SB_FN(sumexp)(n, x, y, st->max, 1, 0);
 }
-static void SB_FN(pass_storeexp_nt)(size_t n, const float *x, float *y, sb_state *st) {
+static SB_PASS_INLINE void SB_FN(pass_storeexp_nt)(size_t n, const float *x, float *y, sb_state *st) {
     st->sum = SB_FN(sumexp)(n, x, y, st->max, 1, 1);
 }
 
@@ -145,8 +146,8 @@ static inline void SB_FN(expscale)(size_t n, const float *x, float *y, const sb_
         v_store_tail(y + i, v_mul(v_exp_nonpos(v_sub(v_load_tail(x + i, n - i), vmax)), vscale), n - i);
     if (nt) v_stream_fence();
 }
-static void SB_FN(pass_expscale)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(expscale)(n, x, y, st, 0); }
-static void SB_FN(pass_expscale_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(expscale)(n, x, y, st, 1); }
+static SB_PASS_INLINE void SB_FN(pass_expscale)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(expscale)(n, x, y, st, 0); }
+static SB_PASS_INLINE void SB_FN(pass_expscale_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(expscale)(n, x, y, st, 1); }
 
 /* Pass "scale": y_i *= 1 / st->sum, in place. Trivial arithmetic: it is its own twin. */
 static inline void SB_FN(scale)(size_t n, float *y, const sb_state *st, const int nt) {
@@ -159,12 +160,12 @@ static inline void SB_FN(scale)(size_t n, float *y, const sb_state *st, const in
     if (i < n) v_store_tail(y + i, v_mul(v_load_tail(y + i, n - i), vscale), n - i);
     if (nt) v_stream_fence();
 }
-static void SB_FN(pass_scale)(size_t n, const float *x, float *y, sb_state *st) { (void)x; SB_FN(scale)(n, y, st, 0); }
-static void SB_FN(pass_scale_nt)(size_t n, const float *x, float *y, sb_state *st) { (void)x; SB_FN(scale)(n, y, st, 1); }
+static SB_PASS_INLINE void SB_FN(pass_scale)(size_t n, const float *x, float *y, sb_state *st) { (void)x; SB_FN(scale)(n, y, st, 0); }
+static SB_PASS_INLINE void SB_FN(pass_scale_nt)(size_t n, const float *x, float *y, sb_state *st) { (void)x; SB_FN(scale)(n, y, st, 1); }
 
 /* An algorithm defined as <ident>_impl(n, x, y, nt) gets its three entry points: <ident>_temporal
  * (normal stores), <ident>_nt (non-temporal output stores) and <ident>, which picks by size: nt
- * once the input reaches sb_nt_min_bytes__<isa> (set by softbench from the last-level cache). */
+ * once the input reaches sb_nt_min_bytes__<isa> (softbench's store policy: build.use_store_policy). */
 #define SB_DEFINE_VARIANTS(ident)                                                                 \
     static void SB_FN(ident##_temporal)(size_t n, const float *x, float *y) { SB_FN(ident##_impl)(n, x, y, 0); } \
     static void SB_FN(ident##_nt)(size_t n, const float *x, float *y) { SB_FN(ident##_impl)(n, x, y, 1); }       \

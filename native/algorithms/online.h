@@ -64,16 +64,8 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
     st->sum = total;
 }
 
-static inline void SB_FN(online_impl)(size_t n, const float *x, float *y, const int nt) {
-    if (n == 0) return;
-    sb_state st;
-    SB_FN(online_sum)(n, x, y, &st);
-    SB_FN(expscale)(n, x, y, &st, nt);
-}
-SB_DEFINE_VARIANTS(online)
-
-#define SB_PASSES_online                                                                      \
-    {"online", "sum", SB_FN(online_sum), SB_FN(twin_sum), 4, 0, 0,                            \
-     SB_FN(online_sum), SB_FN(twin_sum), SB_MERGE_ONLINE},                                    \
-    {"online", "exp-scale", SB_FN(pass_expscale), SB_FN(twin_scale), 4, 0, 4,                 \
-     SB_FN(pass_expscale_nt), SB_FN(twin_scale_nt), SB_MERGE_NONE},
+/* Its passes, in order (the kernel, its twin and its rows of the pass table are generated from
+ * this list by instantiate.h; columns as in SB_PASS there). */
+#define SB_PASSES_online(SB_PASS, alg)                                                           \
+    SB_PASS(alg, "sum",       online_sum,    online_sum,       twin_sum,   twin_sum,      4, 0, 0, SB_MERGE_ONLINE) \
+    SB_PASS(alg, "exp-scale", pass_expscale, pass_expscale_nt, twin_scale, twin_scale_nt, 4, 0, 4, SB_MERGE_NONE)

@@ -1,6 +1,8 @@
 /* Traffic twins (measurement.md): for each algorithm, a kernel with the same passes, the same
  * loads and stores (vector width, unroll, store kind) and trivial arithmetic. Its time at a given
- * n is that algorithm's memory floor on this machine; efficiency = twin time / kernel time.
+ * n is that algorithm's memory floor on this machine; efficiency = twin time / kernel time. Here
+ * are the twins of the passes; each algorithm's twin, which runs the twins of its passes in order,
+ * is generated from its pass list (SB_PASSES_<ident>) by instantiate.h.
  * Also the STREAM-style read, write, copy and scale kernels, for comparison with the literature. */
 
 /* read x, add: the twin of a "sum of exp" pass that stores nothing */
@@ -51,8 +53,8 @@ static inline void SB_FN(copy_sum)(size_t n, const float *x, float *y, sb_state 
     st->sum = total;
     if (nt) v_stream_fence();
 }
-static void SB_FN(twin_copy_sum)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(copy_sum)(n, x, y, st, 0); }
-static void SB_FN(twin_copy_sum_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(copy_sum)(n, x, y, st, 1); }
+static SB_PASS_INLINE void SB_FN(twin_copy_sum)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(copy_sum)(n, x, y, st, 0); }
+static SB_PASS_INLINE void SB_FN(twin_copy_sum_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(copy_sum)(n, x, y, st, 1); }
 
 /* read x, write y = x / st->sum: the twin of an "exp and scale" pass */
 static inline void SB_FN(scale_copy)(size_t n, const float *x, float *y, const sb_state *st, const int nt) {
@@ -65,42 +67,8 @@ static inline void SB_FN(scale_copy)(size_t n, const float *x, float *y, const s
     if (i < n) v_store_tail(y + i, v_mul(v_load_tail(x + i, n - i), vc), n - i);
     if (nt) v_stream_fence();
 }
-static void SB_FN(twin_scale)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(scale_copy)(n, x, y, st, 0); }
-static void SB_FN(twin_scale_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(scale_copy)(n, x, y, st, 1); }
-
-/* Each algorithm's twin runs the twins of its passes (SB_PASSES_<algorithm>) in order, with the
- * same store kind as the kernel variant it stands beside. */
-static inline void SB_FN(three_pass_recompute_twin_impl)(size_t n, const float *x, float *y, const int nt) {
-    if (n == 0) return;
-    sb_state st;
-    SB_FN(pass_max)(n, x, y, &st);
-    SB_FN(twin_sum)(n, x, y, &st);
-    SB_FN(scale_copy)(n, x, y, &st, nt);
-}
-SB_DEFINE_VARIANTS(three_pass_recompute_twin)
-
-static inline void SB_FN(three_pass_reload_twin_impl)(size_t n, const float *x, float *y, const int nt) {
-    if (n == 0) return;
-    sb_state st;
-    SB_FN(pass_max)(n, x, y, &st);
-    SB_FN(copy_sum)(n, x, y, &st, nt);
-    SB_FN(scale)(n, y, &st, nt);
-}
-SB_DEFINE_VARIANTS(three_pass_reload_twin)
-
-static inline void SB_FN(two_pass_twin_impl)(size_t n, const float *x, float *y, const int nt) {
-    if (n == 0) return;
-    sb_state st;
-    SB_FN(twin_sum)(n, x, y, &st);
-    SB_FN(scale_copy)(n, x, y, &st, nt);
-}
-SB_DEFINE_VARIANTS(two_pass_twin)
-
-/* Online has two-pass's passes and traffic: read x twice, write y once. */
-static inline void SB_FN(online_twin_impl)(size_t n, const float *x, float *y, const int nt) {
-    SB_FN(two_pass_twin_impl)(n, x, y, nt);
-}
-SB_DEFINE_VARIANTS(online_twin)
+static SB_PASS_INLINE void SB_FN(twin_scale)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(scale_copy)(n, x, y, st, 0); }
+static SB_PASS_INLINE void SB_FN(twin_scale_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(scale_copy)(n, x, y, st, 1); }
 
 /* STREAM-style kernels, same signature as the softmax kernels. */
 static void SB_FN(stream_read)(size_t n, const float *x, float *y) {

@@ -90,19 +90,10 @@ static inline void SB_FN(two_pass_out)(size_t n, const float *x, float *y, const
     if (i < n) v_store_tail(y + i, SB_FN(two_pass_y)(v_load_tail(x + i, n - i), inv, emax), n - i);
     if (nt) v_stream_fence();
 }
-static void SB_FN(two_pass_output)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(two_pass_out)(n, x, y, st, 0); }
-static void SB_FN(two_pass_output_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(two_pass_out)(n, x, y, st, 1); }
+static SB_PASS_INLINE void SB_FN(two_pass_output)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(two_pass_out)(n, x, y, st, 0); }
+static SB_PASS_INLINE void SB_FN(two_pass_output_nt)(size_t n, const float *x, float *y, sb_state *st) { SB_FN(two_pass_out)(n, x, y, st, 1); }
 
-static inline void SB_FN(two_pass_impl)(size_t n, const float *x, float *y, const int nt) {
-    if (n == 0) return;
-    sb_state st;
-    SB_FN(two_pass_sum)(n, x, y, &st);
-    SB_FN(two_pass_out)(n, x, y, &st, nt);
-}
-SB_DEFINE_VARIANTS(two_pass)
-
-#define SB_PASSES_two_pass                                                                    \
-    {"two-pass", "sum", SB_FN(two_pass_sum), SB_FN(twin_sum), 4, 0, 0,                        \
-     SB_FN(two_pass_sum), SB_FN(twin_sum), SB_MERGE_EXT},                                     \
-    {"two-pass", "output", SB_FN(two_pass_output), SB_FN(twin_scale), 4, 0, 4,                \
-     SB_FN(two_pass_output_nt), SB_FN(twin_scale_nt), SB_MERGE_NONE},
+/* Its passes, in order (see SB_PASS in instantiate.h). */
+#define SB_PASSES_two_pass(SB_PASS, alg)                                                         \
+    SB_PASS(alg, "sum",    two_pass_sum,    two_pass_sum,       twin_sum,   twin_sum,      4, 0, 0, SB_MERGE_EXT) \
+    SB_PASS(alg, "output", two_pass_output, two_pass_output_nt, twin_scale, twin_scale_nt, 4, 0, 4, SB_MERGE_NONE)

@@ -29,11 +29,21 @@ fi
 
 # The flags softbench compiles the kernels with (softbench/kernels.py COMMON_FLAGS), plus warnings.
 common=(-O3 -std=c11 -ffp-contract=off -fno-math-errno -Wall -Wextra)
-flags_scalar=(-fno-tree-vectorize)
-flags_sse2=(-msse2)
-flags_avx2=(-mavx2 -mfma)
-flags_avx512f=(-mavx512f -mfma)
-flags_neon=()
+
+# The ISAs, from native/isas.def (the table softbench builds from): "name arch" per row, in order,
+# and each one's flags.
+isa_rows() {
+    sed -n 's/^SB_ISA( *\([A-Za-z0-9_]*\) *, *"\([^"]*\)".*/\1 \2/p' "$native/isas.def"
+}
+isa_flags() {
+    sed -n "s/^SB_ISA( *$1 *, *\"[^\"]*\" *, *[0-9]* *, *\"\([^\"]*\)\".*/\1/p" "$native/isas.def"
+}
+# isas_for ARCH: the rows an ARCH CPU can run ("any" ones included).
+isas_for() {
+    isa_rows | while read -r name arch; do
+        if [ "$arch" = any ] || [ "$arch" = "$1" ]; then echo "$name"; fi
+    done
+}
 
 need() {
     if ! command -v "$1" >/dev/null 2>&1; then
@@ -48,11 +58,12 @@ compile_all() {
     local extra=()
     while [ "$1" != "--" ]; do extra+=("$1"); shift; done
     shift
-    local pids=() isa var
+    local pids=() isa flags
     objects=()
     for isa in "$@"; do
-        var="flags_${isa}[@]"
-        "$cc" "${common[@]}" "${!var}" "${extra[@]}" -c "$native/kernels/$isa.c" -o "$build/$isa.o" &
+        read -ra flags <<< "$(isa_flags "$isa")"
+        if [ ! -f "$native/kernels/$isa.c" ]; then echo "isas.def names $isa but native/kernels/$isa.c is missing" >&2; exit 2; fi
+        "$cc" "${common[@]}" ${flags[@]+"${flags[@]}"} "${extra[@]}" -c "$native/kernels/$isa.c" -o "$build/$isa.o" &
         pids+=($!)
         objects+=("$build/$isa.o")
     done
@@ -61,27 +72,20 @@ compile_all() {
     if [ $status -ne 0 ]; then echo "build failed" >&2; exit 2; fi
 }
 
-# build_driver CC DRIVER_FLAGS...: links $objects into $build/test_kernels.
+# build_driver CC DRIVER_FLAGS...: links $objects and the harness's CPU probe into $build/test_kernels.
 build_driver() {
     local cc=$1; shift
-    "$cc" "${common[@]}" -Werror -isystem "$native" "$@" "$here/test_kernels.c" "${objects[@]}" -lm -o "$build/test_kernels" ||
+    "$cc" "${common[@]}" -Werror -isystem "$native" "$@" "$here/test_kernels.c" "$native/harness.c" "${objects[@]}" -lm \
+        -o "$build/test_kernels" ||
         { echo "build failed" >&2; exit 2; }
 }
 
 host_isas() {
     case $(uname -m) in
-        x86_64|amd64) echo "scalar sse2 avx2 avx512f" ;;
-        aarch64|arm64) echo "scalar neon" ;;
-        *) echo "scalar" ;;
+        x86_64|amd64) isas_for x86_64 ;;
+        aarch64|arm64) isas_for aarch64 ;;
+        *) isas_for none ;;
     esac
-}
-
-defines_for() {
-    local isa out=()
-    for isa in "$@"; do
-        [ "$isa" = scalar ] || out+=("-DSB_TEST_$(echo "$isa" | tr '[:lower:]' '[:upper:]')")
-    done
-    echo "${out[@]:-}"
 }
 
 case $mode in
@@ -92,8 +96,7 @@ native)
     # shellcheck disable=SC2046
     set -- $(host_isas)
     compile_all "$CC" "${san[@]}" -- "$@"
-    # shellcheck disable=SC2046
-    build_driver "$CC" "${san[@]}" $(defines_for "$@")
+    build_driver "$CC" "${san[@]}"
     ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:halt_on_error=1:detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
         "$build/test_kernels"
@@ -106,8 +109,9 @@ aarch64)
         else QEMU=qemu-aarch64-static; fi
     fi
     need "$QEMU" "Debian/Ubuntu: apt-get install qemu-user"
-    compile_all "$CROSS_CC" -- scalar neon
-    build_driver "$CROSS_CC" -static -DSB_TEST_NEON
+    # shellcheck disable=SC2046
+    compile_all "$CROSS_CC" -- $(isas_for aarch64)
+    build_driver "$CROSS_CC" -static
     "$QEMU" "$build/test_kernels"
     ;;
 inject)
@@ -133,7 +137,7 @@ compile-avx512)
     CC=${CC:-cc}
     need "$CC" "a C compiler"
     compile_all "$CC" -- avx512f
-    echo "compiled kernels/avx512f.c with ${flags_avx512f[*]}"
+    echo "compiled kernels/avx512f.c with $(isa_flags avx512f)"
     ;;
 *)
     echo "usage: $0 native|aarch64|inject|compile-avx512|threads" >&2

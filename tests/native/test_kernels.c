@@ -15,11 +15,12 @@
  * -fsanitize=address reports any access outside x[0..n) or y[0..n). Without AddressSanitizer the
  * driver adds guard zones (NaN after x, canaries around y) and checks them instead.
  *
- * ISAs are chosen at compile time: scalar always, plus -DSB_TEST_SSE2, -DSB_TEST_AVX2,
- * -DSB_TEST_AVX512F (x86-64) or -DSB_TEST_NEON (AArch64), each needing its kernels/<isa>.c object.
- * An ISA the CPU cannot run is reported as "skipped <isa>: <reason>".
+ * The ISAs are native/isas.def's rows: each one whose kernels/<isa>.c object is linked in is
+ * tested (build_and_run.sh links the host architecture's, with the flags isas.def declares), in
+ * the table's order. An ISA the CPU cannot run, by the features its row declares and the CPU
+ * probe softbench uses (native/harness.c, linked in), is reported as "skipped <isa>: <reason>".
  * -DSB_TEST_INJECT_FAILURE corrupts one output of one kernel, to prove that the driver can fail.
- * Compile with -isystem native (for kernels.def); tests/native/build_and_run.sh has the commands.
+ * Compile with -isystem native (for kernels.def, isas.def); tests/native/build_and_run.sh has the commands.
  *
  * Output: one line per kernel, then "N passed, M failed" (kernels); exit status 1 if M > 0. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
@@ -33,37 +34,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__aarch64__) && defined(__linux__)
-#include <sys/auxv.h>
-#endif
 
 /* The kernel ABI (sb_softmax_fn, sb_kernel_entry) from the kernels' own header, so the driver
  * cannot drift from the tables it reads. */
 #include <sb_common.h>
 
-#define SB_DECLARE_ISA(isa)                                                  \
-    const sb_kernel_entry *sb_kernel_table__##isa(size_t *count);            \
-    extern const unsigned sb_block_floats__##isa;
-SB_DECLARE_ISA(scalar)
-#ifdef SB_TEST_SSE2
-SB_DECLARE_ISA(sse2)
-#endif
-#ifdef SB_TEST_AVX2
-SB_DECLARE_ISA(avx2)
-#endif
-#ifdef SB_TEST_AVX512F
-SB_DECLARE_ISA(avx512f)
-#endif
-#ifdef SB_TEST_NEON
-SB_DECLARE_ISA(neon)
-#endif
+/* The CPU probe softbench itself decides with (native/harness.c, linked in). */
+#include <harness.h>
 
-#if (defined(SB_TEST_SSE2) || defined(SB_TEST_AVX2) || defined(SB_TEST_AVX512F)) && !defined(__x86_64__) && !defined(__i386__)
-#error "SB_TEST_SSE2/AVX2/AVX512F need an x86 target"
-#endif
-#if defined(SB_TEST_NEON) && !defined(__aarch64__)
-#error "SB_TEST_NEON needs an AArch64 target"
-#endif
+/* Every ISA of native/isas.def, declared weak: an ISA whose kernels/<isa>.c object is not linked
+ * into this build (another architecture, or left out by build_and_run.sh) has a NULL table and is
+ * not tested here. */
+#define SB_ISA(name, arch, lanes, flags, features, description)                         \
+    const sb_kernel_entry *sb_kernel_table__##name(size_t *count) __attribute__((weak)); \
+    extern const unsigned sb_block_floats__##name __attribute__((weak));                \
+    extern const unsigned sb_lanes__##name __attribute__((weak));
+#include <isas.def>
+#undef SB_ISA
 
 /* Guard zones only when AddressSanitizer is not there to catch out-of-bounds accesses. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -90,55 +77,56 @@ SB_DECLARE_ISA(neon)
 
 typedef struct {
     const char *name;
-    const sb_kernel_entry *(*table)(size_t *count);
+    const sb_kernel_entry *(*table)(size_t *count); /* NULL: not linked into this build */
     const unsigned *block_floats; /* the module's SB_W x SB_UNROLL (for the ISA-specific tail cases) */
-    const char *(*unsupported)(void); /* NULL if it runs here, else the reason */
+    const unsigned *compiled_lanes; /* the module's SB_W */
+    unsigned lanes;               /* what isas.def declares */
+    const char *features;         /* isas.def: sb_cpu_features fields the CPU must report */
 } isa_info;
 
-static const char *always_runs(void) { return NULL; }
+static const isa_info isas[] = {
+#define SB_ISA(name, arch, lanes, flags, features, description) \
+    {#name, sb_kernel_table__##name, &sb_block_floats__##name, &sb_lanes__##name, lanes, features},
+#include <isas.def>
+#undef SB_ISA
+};
 
-#if defined(SB_TEST_AVX2) || defined(SB_TEST_AVX512F)
-/* __builtin_cpu_supports (libgcc/compiler-rt) also checks that the OS saves the AVX state. */
-static const char *need_x86(const char *a, int has_a, const char *b, int has_b) {
-    static char reason[96];
-    if (has_a && has_b) return NULL;
-    snprintf(reason, sizeof reason, "CPU (or OS) lacks %s%s%s", has_a ? "" : a, (!has_a && !has_b) ? " and " : "",
-             has_b ? "" : b);
+/* The sb_cpu_features fields an isas.def row may name. */
+#define SB_FEATURE(field) {#field, offsetof(sb_cpu_features, field)}
+static const struct {
+    const char *name;
+    size_t offset;
+} feature_fields[] = {
+    SB_FEATURE(sse2), SB_FEATURE(avx), SB_FEATURE(fma), SB_FEATURE(avx2), SB_FEATURE(avx512f),
+    SB_FEATURE(os_avx), SB_FEATURE(os_avx512), SB_FEATURE(neon),
+};
+
+/* NULL if the CPU (and OS) report every feature the ISA's row needs, else the reason. */
+static const char *unsupported(const isa_info *isa, const sb_cpu_features *cpu, int *unknown) {
+    static char reason[160];
+    char missing[120] = "";
+    const char *p = isa->features;
+    while (*p) {
+        size_t len = strcspn(p, " ");
+        int found = 0, has = 0;
+        for (size_t k = 0; k < sizeof feature_fields / sizeof feature_fields[0]; k++)
+            if (strlen(feature_fields[k].name) == len && strncmp(feature_fields[k].name, p, len) == 0) {
+                found = 1;
+                has = *(const int *)((const char *)cpu + feature_fields[k].offset) != 0;
+            }
+        if (!found) *unknown = 1;
+        if (!found || !has) {
+            size_t used = strlen(missing);
+            snprintf(missing + used, sizeof missing - used, "%s%.*s%s", used ? ", " : "", (int)len, p,
+                     found ? "" : " (unknown feature)");
+        }
+        p += len;
+        while (*p == ' ') p++;
+    }
+    if (!missing[0]) return NULL;
+    snprintf(reason, sizeof reason, "CPU (or OS) lacks %s", missing);
     return reason;
 }
-#define SB_NEED_X86(a, b) (__builtin_cpu_init(), need_x86(a, __builtin_cpu_supports(a) != 0, b, __builtin_cpu_supports(b) != 0))
-#endif
-#ifdef SB_TEST_AVX2
-static const char *avx2_unsupported(void) { return SB_NEED_X86("avx2", "fma"); }
-#endif
-#ifdef SB_TEST_AVX512F
-static const char *avx512f_unsupported(void) { return SB_NEED_X86("avx512f", "fma"); }
-#endif
-#ifdef SB_TEST_NEON
-static const char *neon_unsupported(void) {
-#if defined(__linux__) && defined(HWCAP_ASIMD)
-    return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? NULL : "AT_HWCAP lacks ASIMD";
-#else
-    return NULL; /* Advanced SIMD is mandatory on AArch64 */
-#endif
-}
-#endif
-
-static const isa_info isas[] = {
-    {"scalar", sb_kernel_table__scalar, &sb_block_floats__scalar, always_runs},
-#ifdef SB_TEST_SSE2
-    {"sse2", sb_kernel_table__sse2, &sb_block_floats__sse2, always_runs}, /* the x86-64 baseline */
-#endif
-#ifdef SB_TEST_AVX2
-    {"avx2", sb_kernel_table__avx2, &sb_block_floats__avx2, avx2_unsupported},
-#endif
-#ifdef SB_TEST_AVX512F
-    {"avx512f", sb_kernel_table__avx512f, &sb_block_floats__avx512f, avx512f_unsupported},
-#endif
-#ifdef SB_TEST_NEON
-    {"neon", sb_kernel_table__neon, &sb_block_floats__neon, neon_unsupported},
-#endif
-};
 
 /* Largest |x| for which each algorithm keeps its accuracy, from the same table the kernels use. */
 typedef struct {
@@ -425,12 +413,27 @@ static int run_empty(sb_softmax_fn fn) {
 
 int main(void) {
     int kernels_passed = 0, kernels_failed = 0;
+    int first_kernel = 1; /* SB_TEST_INJECT_FAILURE corrupts the first kernel run */
+    sb_cpu_features cpu;
+    sb_cpu_probe(&cpu);
     for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
         const isa_info *isa = &isas[k];
-        const char *why = isa->unsupported();
+        if (!isa->table) continue; /* not linked into this build */
+        int unknown = 0;
+        const char *why = unsupported(isa, &cpu, &unknown);
+        if (unknown) { /* a row this driver cannot check must not pass as a skip */
+            printf("FAIL %s: isas.def names a feature the driver does not know: %s\n", isa->name, why);
+            kernels_failed++;
+            continue;
+        }
         if (why) {
             printf("skipped %s: %s\n", isa->name, why);
             continue;
+        }
+        if (*isa->compiled_lanes != isa->lanes) {
+            printf("FAIL %s: compiled with %u lanes, isas.def declares %u\n", isa->name, *isa->compiled_lanes,
+                   isa->lanes);
+            kernels_failed++;
         }
         size_t count = 0;
         const sb_kernel_entry *table = isa->table(&count);
@@ -456,7 +459,7 @@ int main(void) {
                     result r;
                     int inject = 0;
 #ifdef SB_TEST_INJECT_FAILURE
-                    inject = k == 0 && j == 0 && i == 0 && !in_place && cases[i].n >= 1;
+                    inject = first_kernel && i == 0 && !in_place && cases[i].n >= 1;
 #endif
                     run_case(e->kernel, &cases[i], in_place, inject, &r);
                     checks++;
@@ -480,6 +483,8 @@ int main(void) {
                 printf("ok   %-8s %-22s %d checks, max rel error %.3g\n", isa->name, label, checks, worst);
             }
             fflush(stdout);
+            (void)first_kernel;
+            first_kernel = 0;
         }
     }
     printf("%d passed, %d failed\n", kernels_passed, kernels_failed);
