@@ -49,9 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the results as JSON (progress goes to stderr)")
     args = ap.parse_args(argv)
 
-    from softbench import build, isa, machine, runner, tuning
-    from softbench.kernels import algorithms
-    from softbench.measure import Timer, cache_levels, pin_to_one_cpu, reference_check, regime
+    from softbench.bridge import build
+    from softbench.host import isa, machine
+    from softbench.bench import runner
+    from softbench.analysis import tuning
+    from softbench.catalog import algorithms
+    from softbench.bench.measure import Timer, cache_levels, pin_to_one_cpu, reference_check, regime
 
     isa_name = isa.best() if args.isa in ("best", "auto") else isa.resolve(args.isa)
     plan = runner.make_plan(args.suite)

@@ -207,7 +207,7 @@ def log(msg: str) -> None:
 
 
 def build_c_program(module, isa: str, workdir: Path) -> tuple[Path, list[str]]:
-    from softbench.kernels import native_dir
+    from softbench.catalog import native_dir
 
     source = native_dir() / "kernels" / f"{isa}.c"
     prog_c = workdir / "harness_c.c"
@@ -266,9 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    from softbench import build, isa as isa_mod, machine, stats
-    from softbench.kernels import algorithms
-    from softbench.measure import Timer, pin_to_one_cpu, reference_check
+    from softbench.bridge import build
+    from softbench.host import isa as isa_mod, machine
+    from softbench.bench import stats
+    from softbench.catalog import algorithms
+    from softbench.bench.measure import Timer, pin_to_one_cpu, reference_check
 
     isa = isa_mod.best()
     module = build.load(isa)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from softbench import build
+from softbench.bridge import build
 from softbench.errors import BuildError
 
 
@@ -38,7 +38,7 @@ def test_flags_change_the_key(fresh_cache, monkeypatch):
 
 def test_concurrent_runs_share_one_good_module(fresh_cache):
     code = (
-        "from softbench import build; import numpy as np; m = build.load('sse2');"
+        "from softbench.bridge import build; import numpy as np; m = build.load('sse2');"
         "x = np.ones(100, np.float32); y = np.empty_like(x);"
         "m.kernels['two-pass'](100, m.ffi.cast('float*', x.ctypes.data), m.ffi.cast('float*', y.ctypes.data));"
         "assert abs(y.sum() - 1) < 1e-5; print(m.compiled_now)"

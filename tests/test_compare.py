@@ -11,10 +11,11 @@ import pytest
 
 from tests.cli_runner import invoke
 
-from softbench import compare as cmp
-from softbench import results, stats
+from softbench.analysis import compare as cmp
+from softbench.results import files as results
+from softbench.bench import stats
 from softbench.errors import InputError
-from softbench.results import Record, ResultFile
+from softbench.results.files import Record, ResultFile
 
 FIX = Path(__file__).parent / "fixtures"
 A1, A2, B = FIX / "machine-a-run1.json", FIX / "machine-a-run2.json", FIX / "machine-b.json"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from softbench import __version__, machine
-from softbench.machine import (
+from softbench.version import __version__
+from softbench.host import machine
+from softbench.host.machine import (
     UNKNOWN,
     collect_caches,
     collect_context,

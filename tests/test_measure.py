@@ -9,7 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from softbench import build, measure, results
+from softbench.bridge import build
+from softbench.bench import measure
+from softbench.results import files as results
 
 LEVELS = [("L1", 32 * 1024), ("L2", 512 * 1024), ("L3", 32 * 1024 * 1024)]
 
@@ -172,7 +174,7 @@ def test_malformed_suite_names_file_and_key(tmp_path):
 
 
 def test_interrupted_run_keeps_finished_points(tmp_path, monkeypatch):
-    from softbench import runner
+    from softbench.bench import runner
     from softbench.errors import SoftbenchError
 
     real = measure.measure_point
@@ -198,7 +200,8 @@ def test_interrupted_run_keeps_finished_points(tmp_path, monkeypatch):
 CRASH = textwrap.dedent(
     """
     import ctypes, sys
-    from softbench import build, runner, verify
+    from softbench.bridge import build
+    from softbench.bench import runner, verify
     mod = build.load("scalar")
     real = mod.kernels["online"]
 
@@ -268,7 +271,7 @@ def test_twins_do_their_passes_work(alg):
     """A twin is the memory floor only if it moves what its kernel moves: every twin reads all of x
     and writes every y, as y = c * x for one constant c (its trivial arithmetic). A twin that
     skipped a pass or a store would be faster and inflate every efficiency figure."""
-    from softbench import isa
+    from softbench.host import isa
 
     mod = build.load(isa.best())
     for variant in (None, "temporal", "nt"):

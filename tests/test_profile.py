@@ -9,9 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from softbench import build, isa, profile, results
+from softbench.bridge import build
+from softbench.host import isa
+from softbench.bench import profile
+from softbench.results import files as results
 from softbench.errors import InputError
-from softbench.kernels import algorithms
+from softbench.catalog import algorithms
 
 ALGS = list(algorithms())
 BEST = isa.best()

@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from softbench import results
+from softbench.results import files as results
 from softbench.errors import InputError, ResultFileError
-from softbench.results import Record, ResultWriter
+from softbench.results.files import Record, ResultWriter
 
 CONTEXT = {"hostname": "box", "created": "2024-05-06T07:08:09Z", "tool_version": "0.1.0"}
 

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 
 import softbench
-from softbench import suites
+from softbench.bench import suites
 from softbench.errors import InputError
-from softbench.suites import LLCMultiple, Suite, Sweep
+from softbench.bench.suites import LLCMultiple, Suite, Sweep
 
 LLC = 32 * 2**20
 PLENTY = 256 * 2**30

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 import softbench
-from softbench import build, isa, measure, results, threads, verify
-from softbench.kernels import ISAS, algorithms
+from softbench.bridge import build
+from softbench.host import isa, threads
+from softbench.bench import measure, verify
+from softbench.results import files as results
+from softbench.catalog import ISAS, algorithms
 
 ALGS = list(algorithms())
 RUNNABLE = isa.runnable()
@@ -223,7 +226,7 @@ def test_run_with_shapes_and_threads_end_to_end(tmp_path):
     assert {(b["threads"], tuple(b.get("shape") or ())) for b in doc.bandwidth} >= {(2, (8, 1000)), (1, ())}
     assert json.loads(p.stdout)["complete"]
     # the report draws scaling and row length (4096 elements as 1, 16 rows: with 8x1000 not the same N)
-    from softbench import report
+    from softbench.reporters import report
 
     made = report.write_report([doc], tmp_path / "rep")
     names = {q.name for q in made.plots}
@@ -231,7 +234,7 @@ def test_run_with_shapes_and_threads_end_to_end(tmp_path):
     text = made.markdown.read_text()
     assert "8x1000" in text and "speedup over Three-Pass per thread count" in text
     # compare matches points on threads and shape: a file against a copy of itself
-    from softbench import compare
+    from softbench.analysis import compare
 
     (tmp_path / "u.json").write_text(out.read_text())
     pair = compare.compare_same_machine([doc, results.load(tmp_path / "u.json")]).pairs[0]
@@ -243,7 +246,7 @@ def test_row_length_plot_for_one_total_size(tmp_path):
     out = tmp_path / "rl.json"
     p = sb("run", "--shape", "1x4096,16x256,256x16", "-a", "two-pass", "-i", "scalar", "--min-time", "0.0005", "-o", str(out))
     assert p.returncode == 0, p.stderr
-    from softbench import report
+    from softbench.reporters import report
 
     made = report.write_report([results.load(out)], tmp_path / "rep")
     assert "rl-rowlength.png" in {q.name for q in made.plots} and "rl-scaling.png" not in {q.name for q in made.plots}

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 import softbench
-from softbench import __version__, api, build, isa, results, tuning
+from softbench.version import __version__
+from softbench import api
+from softbench.bridge import build
+from softbench.host import isa
+from softbench.results import files as results
+from softbench.analysis import tuning
 from softbench.errors import InputError
 
 BEST = isa.best()
@@ -164,7 +169,7 @@ def sb(*args, env=None):
 
 
 def write_run(path, records, context):
-    from softbench.kernels import algorithms
+    from softbench.catalog import algorithms
 
     with results.ResultWriter(path, context) as w:
         for r in records:
@@ -246,7 +251,7 @@ def test_run_summary_prints_crossovers(tmp_path):
     from rich.console import Console
 
     from softbench.reporters import terminal
-    from softbench.runner import RunOutcome, summarize_by_regime
+    from softbench.bench.runner import RunOutcome, summarize_by_regime
 
     records = [dict(r, regime="L1", roofline_efficiency=0.5, gbps_effective=1.0, gbps_actual=1.0, max_rel_error=1e-7)
                for r in synthetic_run("avx2")]  # fmt: skip

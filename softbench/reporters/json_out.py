@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from softbench import compare as cmp
+from softbench.analysis import compare as cmp
 
 # Bumped when a field of this output changes meaning; adding fields does not bump it.
 COMPARE_JSON_VERSION = 1

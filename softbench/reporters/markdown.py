@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from softbench import compare as cmp
+from softbench.analysis import compare as cmp
 from softbench.reporters.tables import Table, cross_machine_tables, same_machine_tables
 
 

@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from softbench import compare as cmp
-from softbench.results import ResultFile
+from softbench.analysis import compare as cmp
+from softbench.results import naming
+from softbench.results.files import ResultFile
 
 
 @dataclass
@@ -89,7 +90,7 @@ def same_machine_tables(result: cmp.SameMachineComparison) -> list[Table]:
         rows = []
         for p in pair.points:
             rows.append([
-                cmp.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
+                naming.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
                 fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_p(p.p_value),
                 f"{p.baseline_samples}/{p.candidate_samples}", p.verdict,
             ])  # fmt: skip
@@ -208,8 +209,8 @@ def speedup_regime_table(rf: ResultFile) -> Table:
     groups: dict[tuple[str, str, str, str], list[float]] = {}
     for s in cmp.speedup_points(rf):
         groups.setdefault((s.isa, s.algorithm, s.baseline, s.regime), []).append(s.speedup)
-    keys = sorted(groups, key=lambda k: (cmp.order_key(k[0], cmp.ISA_ORDER), cmp.order_key(k[1], cmp.ALGORITHM_ORDER),
-                                         cmp.order_key(k[2], cmp.ALGORITHM_ORDER), cmp.order_key(k[3], cmp.REGIME_ORDER)))  # fmt: skip
+    keys = sorted(groups, key=lambda k: (naming.order_key(k[0], naming.ISA_ORDER), naming.order_key(k[1], naming.ALGORITHM_ORDER),
+                                         naming.order_key(k[2], naming.ALGORITHM_ORDER), naming.order_key(k[3], naming.REGIME_ORDER)))  # fmt: skip
     rows = []
     for isa, alg, base, regime in keys:
         v = groups[(isa, alg, base, regime)]
@@ -224,10 +225,10 @@ def speedup_regime_table(rf: ResultFile) -> Table:
 
 
 def points_table(rf: ResultFile) -> Table:
-    recs = sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows))
+    recs = sorted(rf.results, key=lambda r: naming.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows))
     rows = []
     for r in recs:
-        rows.append([cmp.record_series(r), r.isa, fmt_shape(r.n, r.rows), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
+        rows.append([naming.record_series(r), r.isa, fmt_shape(r.n, r.rows), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
                      fmt_gbps(r.gbps_effective), fmt_gbps(r.gbps_actual), fmt_pct(r.roofline_efficiency), fmt_err(r.max_rel_error)])  # fmt: skip
     return Table(
         title="every point",
@@ -289,7 +290,7 @@ def bandwidth_table(rf: ResultFile) -> Table | None:
     for b in pts:
         groups.setdefault((str(b.get("kernel")), str(b.get("isa")), str(b.get("regime", "unknown"))), []).append(b)
     kernel_order = ("read", "write", "copy", "scale")
-    keys = sorted(groups, key=lambda k: (cmp.order_key(k[0], kernel_order), cmp.order_key(k[1], cmp.ISA_ORDER), cmp.order_key(k[2], cmp.REGIME_ORDER)))
+    keys = sorted(groups, key=lambda k: (naming.order_key(k[0], kernel_order), naming.order_key(k[1], naming.ISA_ORDER), naming.order_key(k[2], naming.REGIME_ORDER)))
     rows = []
     for kernel, isa, regime in keys:
         g = groups[(kernel, isa, regime)]

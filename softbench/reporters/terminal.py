@@ -164,7 +164,7 @@ def print_plan(console, plan) -> None:
 
 
 def print_run_summary(console, outcome, rows) -> None:
-    from softbench.compare import series_name
+    from softbench.results.naming import series_name
 
     t = _table(console, "softmax per algorithm and regime (medians over the sizes in each regime)")
     for col in ("isa", "algorithm", "regime", "sizes", "ns/elem", "GB/s eff", "GB/s actual", "roofline eff", "max rel err"):
@@ -199,8 +199,8 @@ def print_run_summary(console, outcome, rows) -> None:
                   "(softbench list); roofline eff = traffic-twin time / kernel time at the same size.")  # fmt: skip
     from softbench.reporters.compare_terminal import print_table
     from softbench.reporters.tables import scaling_speedup_table, scaling_table
-    from softbench.results import record_from_dict
-    from softbench.tuning import pair_crossovers
+    from softbench.results.files import record_from_dict
+    from softbench.analysis.tuning import pair_crossovers
 
     if len({r.get("threads", 1) for r in outcome.records}) > 1:  # a run with --threads
         records = [record_from_dict(r) for r in outcome.records]
@@ -222,7 +222,7 @@ def print_run_summary(console, outcome, rows) -> None:
 
 def print_crossovers(console, crossovers, title: str | None = None) -> None:
     """For each ISA and pair of algorithms, the N from which one beats the other for good."""
-    from softbench.tuning import crossover_sentence
+    from softbench.analysis.tuning import crossover_sentence
 
     if not crossovers:
         return
@@ -330,7 +330,7 @@ def print_profile(console, prof: dict[str, Any]) -> None:
 
 def print_tuning(console, doc: dict[str, Any], path, notes: list[str] = ()) -> None:
     """A tuning document (softbench.tuning.derive) as text."""
-    from softbench.compare import Crossover
+    from softbench.analysis.compare import Crossover
 
     m = doc["machine"]
     console.print(f"tuning for {m['hostname']} ({m['cpu_model']}), softbench {doc['softbench_version']}")

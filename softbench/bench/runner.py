@@ -59,9 +59,10 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
     on the command line, and skipped (with a warning) in a suite."""
     import psutil
 
-    from softbench import isa as isa_mod
-    from softbench import machine, suites
-    from softbench import threads as th
+    from softbench.host import isa as isa_mod
+    from softbench.host import machine
+    from softbench.bench import suites
+    from softbench.host import threads as th
 
     suite = suites.load_suite(suite_ref)
     suite = suites.apply_overrides(suite, algorithms=algorithms, isas=isas, sizes=sizes, shapes=shapes, threads=threads,
@@ -91,14 +92,14 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
 def _baselines(text) -> dict:
     if not text:
         return {}
-    from softbench import baselines as bl
+    from softbench.bench import baselines as bl
 
     names = None if text == "all" else text
     return {"baselines": bl.available_baselines(names), "skipped_baselines": bl.skipped_baselines(names)}
 
 
 def _parse_variants(text) -> list:
-    from softbench.api import check_variant
+    from softbench.bridge.resolve import check_variant
 
     if not text:
         return [None]
@@ -126,11 +127,11 @@ class Progress:
 
 
 def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> RunOutcome:
-    from softbench import build
-    from softbench import threads as th
-    from softbench.context import collect_full_context
-    from softbench.measure import Timer, cache_levels, pin_to_one_cpu
-    from softbench.results import default_result_path
+    from softbench.bridge import build
+    from softbench.host import threads as th
+    from softbench.host.context import collect_full_context
+    from softbench.bench.measure import Timer, cache_levels, pin_to_one_cpu
+    from softbench.results.files import default_result_path
 
     progress = progress or Progress()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -165,10 +166,12 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
 
 
 def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools) -> None:
-    from softbench import build, verify
-    from softbench import threads as th
-    from softbench.measure import kernel_label, measure_point, reliability_warnings
-    from softbench.results import ResultWriter
+    from softbench.bridge import build
+    from softbench.bench import verify
+    from softbench.host import threads as th
+    from softbench.bench.measure import measure_point, reliability_warnings
+    from softbench.results.naming import kernel_label
+    from softbench.results.files import ResultWriter
 
     # never overwrite: a file already there may hold measurements
     with ResultWriter(path, context, overwrite=False) as writer:
@@ -251,13 +254,13 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
 
 
 def _name(r: dict[str, Any]) -> str:
-    from softbench.compare import series_name
+    from softbench.results.naming import series_name
 
     return series_name(r["algorithm"], r.get("variant"), r.get("threads", 1), (r.get("shape") or [1])[0])
 
 
 def _spreads(records):
-    from softbench import stats
+    from softbench.bench import stats
 
     for r in records:
         per = np.asarray(r["samples_ns"]) / (r["calls_per_sample"] * r["n"])

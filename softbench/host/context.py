@@ -9,7 +9,7 @@ from typing import Any
 
 
 def collect_isas() -> dict[str, Any]:
-    from softbench import isa
+    from softbench.host import isa
 
     status = isa.host_status()
     return {
@@ -21,7 +21,7 @@ def collect_isas() -> dict[str, Any]:
 
 def collect_compiler(isas: list[str]) -> dict[str, Any]:
     """Compiler name, version and the exact flags/command used for each ISA's module."""
-    from softbench import build
+    from softbench.bridge import build
 
     comp = build.find_compiler()
     per_isa = {}
@@ -32,12 +32,16 @@ def collect_compiler(isas: list[str]) -> dict[str, Any]:
 
 
 def collect_full_context(isas: list[str] | None = None, suite: dict | None = None) -> dict[str, Any]:
-    from softbench import build, isa, machine
+    from softbench.bridge import build
+    from softbench.host import isa, machine
 
     ctx: dict[str, Any] = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     ctx.update(machine.collect_context())
     ctx["isas"] = collect_isas()
     ctx["compiler"] = collect_compiler(isas if isas is not None else isa.runnable())
+    # Which C sources these figures come from: the compile command alone can name another
+    # checkout's cached module. build's cache key hashes the same files the same way.
+    ctx["kernel_sources"] = {"sha256": build._source_digest()}
     ctx["ftz_daz"] = bool(build.load(build.HARNESS_ISA).lib.sb_ftz_daz_supported())
     ctx["command_line"] = [sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]]
     if suite is not None:

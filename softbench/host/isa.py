@@ -7,7 +7,7 @@ import platform
 from dataclasses import dataclass
 from functools import lru_cache
 
-from softbench.kernels import ISAS
+from softbench.catalog import ISAS
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def _machine_arch() -> str:
 @lru_cache(maxsize=1)
 def cpu_features() -> dict:
     """CPUID/XGETBV (x86) or AT_HWCAP (AArch64) flags, read by the harness's C probe."""
-    from softbench import build
+    from softbench.bridge import build
 
     mod = build.load(build.HARNESS_ISA)
     f = mod.ffi.new("sb_cpu_features *")
@@ -79,7 +79,7 @@ def best() -> str:
 def resolve(name: str) -> str:
     """An ISA name or "auto" -> an ISA this host runs, or a clear error."""
     from softbench.errors import InputError
-    from softbench.kernels import check_isa_name
+    from softbench.catalog import check_isa_name
 
     if name == "auto":
         return best()

@@ -28,14 +28,12 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from softbench import stats
+from softbench.bench import stats
 from softbench.errors import InputError, ResultFileError
-from softbench.results import Record, ResultFile
+from softbench.results.files import Record, ResultFile
+from softbench.results.naming import ALGORITHM_ORDER, ISA_ORDER, REGIME_ORDER, best_isa, order_key, record_series, series_name, sort_key
 
 __all__ = [
-    "ALGORITHM_ORDER",
-    "ISA_ORDER",
-    "REGIME_ORDER",
     "THREE_PASS",
     "FAST_ALGORITHMS",
     "PAPER_SPEEDUP",
@@ -52,10 +50,6 @@ __all__ = [
     "cache_sizes",
     "regime_bounds",
     "per_element_samples",
-    "sort_key",
-    "series_name",
-    "record_series",
-    "order_key",
     "geomean_or_none",
     "PointComparison",
     "AlgorithmGeomean",
@@ -85,12 +79,6 @@ __all__ = [
     "to_plain",
 ]
 
-# Display orders; names not listed sort after these, alphabetically.
-ALGORITHM_ORDER = ("three-pass-recompute", "three-pass-reload", "two-pass", "online")
-ISA_ORDER = ("scalar", "sse2", "avx2", "avx512f", "neon")
-REGIME_ORDER = ("L1", "L2", "L3", "transition", "DRAM", "unknown")
-# Preference when one ISA per machine is shown ("best"): widest first, as kernels.ISAS.
-_BEST_ISA = ("avx512f", "avx2", "neon", "sse2", "scalar")
 THREE_PASS = ("three-pass-recompute", "three-pass-reload")
 FAST_ALGORITHMS = ("two-pass", "online")  # the ones whose speedup over Three-Pass is reported
 # The Two-Pass paper (Dukhan & Ablavatski), Skylake-X, out of cache: up to this speedup of
@@ -110,7 +98,7 @@ def load_files(paths: Sequence[str | Path]) -> tuple[list[ResultFile], list[str]
 
     Nothing is skipped silently: the caller either stops on the errors or shows each one.
     """
-    from softbench import results
+    from softbench.results import files as results
 
     files, errors = [], []
     for p in paths:
@@ -216,24 +204,6 @@ def file_notes(rf: ResultFile, label: str | None = None) -> list[str]:
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
-
-
-def order_key(value: str, order: Sequence[str]) -> tuple[int, str]:
-    return (order.index(value), "") if value in order else (len(order), value)
-
-
-def sort_key(algorithm: str, isa: str = "", n: int = 0, threads: int = 1, variant: str | None = None, rows: int = 1):
-    return (order_key(algorithm, ALGORITHM_ORDER), order_key(isa, ISA_ORDER), rows > 1, n, rows, threads, variant or "")
-
-
-def series_name(algorithm: str, variant: str | None = None, threads: int = 1, rows: int = 1) -> str:
-    """How tables and plots name a series: "two-pass", "two-pass[nt]", "two-pass x4" (4 threads),
-    "two-pass batch x4" (batches of rows)."""
-    return algorithm + (f"[{variant}]" if variant else "") + (" batch" if rows > 1 else "") + (f" x{threads}" if threads != 1 else "")
-
-
-def record_series(r: Record) -> str:
-    return series_name(r.algorithm, r.variant, r.threads, r.rows)
 
 
 def _key(r: Record) -> tuple[str, str, int, int, str | None, int]:
@@ -686,10 +656,7 @@ class CrossMachineComparison:
 
 def _best_isa(rf: ResultFile) -> str | None:
     isas = {r.isa for r in rf.results}
-    for name in _BEST_ISA:
-        if name in isas:
-            return name
-    return min(isas) if isas else None
+    return best_isa(isas) or (min(isas) if isas else None)
 
 
 def shown_isas(rf: ResultFile, isa: str) -> list[str]:

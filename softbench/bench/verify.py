@@ -200,9 +200,9 @@ def _aligned_view(buf: np.ndarray, guard: int, offset: int, n: int) -> np.ndarra
 
 
 def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0, variant: str | None = None) -> KernelReport:
-    from softbench.api import kernel
-    from softbench.build import load
-    from softbench.kernels import algorithms
+    from softbench.bridge.resolve import kernel
+    from softbench.bridge.build import load
+    from softbench.catalog import algorithms
 
     fn, module = kernel(algorithm, isa, variant)
     report = KernelReport(algorithm, isa)
@@ -214,7 +214,7 @@ def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0, v
 
 def block_of(isa: str) -> int:
     """Floats per unrolled iteration (SB_W x SB_UNROLL) of the ISA's module, as compiled."""
-    from softbench.build import load
+    from softbench.bridge.build import load
 
     return int(getattr(load(isa).lib, f"sb_block_floats__{isa}"))
 
@@ -229,7 +229,7 @@ class ExpAccuracy:
 
 def exp_accuracy(isa: str, points: int = 1 << 22) -> ExpAccuracy:
     """Max error in ULP of the ISA's exp over a dense sweep (plus every float in [-1, 0])."""
-    from softbench.build import load
+    from softbench.bridge.build import load
 
     mod = load(isa)
     ffi, lib = mod.ffi, mod.lib

@@ -26,7 +26,7 @@ from softbench.reporters.console import make_console as _console  # noqa: E402
 def _load(paths: List[Path], skip_bad: bool, need: int) -> tuple[list, list[str]]:
     """Loaded files and, with --skip-bad, one note per skipped file. Without it, every bad file
     is printed (one line each) and the last is raised, so the exit is non-zero."""
-    from softbench import compare as cmp
+    from softbench.analysis import compare as cmp
 
     files, errors = cmp.load_files(paths)
     if errors and not skip_bad:
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
 
         Example: softbench compare before.json after.json --fail-above 5
         """
-        from softbench import compare as cmp
+        from softbench.analysis import compare as cmp
 
         _check_mode(mode)
         if json_out and markdown_out:
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         if len(loaded) < 2:
             raise InputError(f"compare needs at least two readable result files, got {len(loaded)}")
         if isa not in ("best", "all"):
-            from softbench.kernels import check_isa_name
+            from softbench.catalog import check_isa_name
 
             check_isa_name(isa)
         result = cmp.compare(loaded, mode=mode, alpha=alpha, isa=isa)
@@ -145,11 +145,11 @@ def register(app: typer.Typer) -> None:
 
         Example: softbench report results/*.json --output results --markdown-name README.md
         """
-        from softbench import report
+        from softbench.reporters import report
 
         _check_mode(mode)
         if isa not in ("best", "all"):
-            from softbench.kernels import check_isa_name
+            from softbench.catalog import check_isa_name
 
             check_isa_name(isa)
         if not plots_dir or Path(plots_dir).is_absolute() or ".." in Path(plots_dir).parts:

@@ -380,7 +380,7 @@ def collect_python() -> dict[str, Any]:
         numpy_version = str(numpy.__version__)
     except Exception:
         numpy_version = UNKNOWN
-    from softbench import __version__
+    from softbench.version import __version__
 
     return {
         "implementation": platform.python_implementation() or UNKNOWN,

@@ -51,10 +51,11 @@ TOOL = "softbench"
 #   1 (softbench 0.1.0): first format. Top level schema_version, tool, context, results,
 #     warnings, complete, failures; records as in `Record` below.
 #     Added since without a version bump (old readers ignore them): top-level "profiles", a list of
-#     `softbench profile` results (softbench.profile.profile_kernel), written only when present;
+#     `softbench profile` results (softbench.bench.profile.profile_kernel), written only when present;
 #     records' "shape" ([rows, cols]: a batch, or one row split across threads) and "sync_ns"
 #     (an empty parallel call's time, threads > 1), and bandwidth points' "shape". A record
-#     without "shape" is one row of n: [1, n].
+#     without "shape" is one row of n: [1, n]. The context's "kernel_sources" ({"sha256": digest of
+#     every .c/.h/.def file the kernels were compiled from}).
 SCHEMA_VERSION = 1
 
 # The traffic model per element (bytes), as in design/measurement.md.

@@ -50,8 +50,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence, Union
 
-from softbench import kernels as _kernels
+from softbench import catalog as _kernels
 from softbench.errors import InputError
+from softbench.results import naming
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,8 +62,6 @@ else:  # pragma: no cover - Python 3.10
 # Canonical names, from the one table of kernels (native/kernels.def via softbench.kernels).
 ALGORITHMS: tuple[str, ...] = tuple(_kernels.algorithms())
 ISAS: tuple[str, ...] = tuple(reversed(_kernels.ISAS))  # scalar first, as "all" lists them
-# What "best" picks: the first of these the host supports (x86 and Arm sets never overlap).
-ISA_PREFERENCE: tuple[str, ...] = tuple(_kernels.ISAS)
 
 ISA_SPECIAL = ("best", "all")
 MIN_REPETITIONS = 5
@@ -74,7 +73,7 @@ MAX_SIZE = 2**48  # elements; far beyond any machine, and keeps "1e999999" from 
 MAX_SWEEP_POINTS = 1000  # a guard against a sweep spec that would never end
 
 __all__ = [
-    "ALGORITHMS", "ISAS", "ISA_PREFERENCE", "MIN_REPETITIONS",
+    "ALGORITHMS", "ISAS", "MIN_REPETITIONS",
     "LLCMultiple", "Sweep", "Shape", "Suite", "IsaSelection",
     "parse_size", "parse_shape", "suites_dir", "list_suites", "load_suite", "suite_from_dict",
     "apply_overrides", "resolve_sizes", "resolve_shapes", "resolve_isas", "resolve_threads",
@@ -478,9 +477,8 @@ def _parse_names(v: Any, where: _Where, key: str, known: Sequence[str], special:
 
 
 def best_isa(supported: Iterable[str]) -> str:
-    """The best ISA in `supported` by ISA_PREFERENCE; scalar always works."""
-    s = set(supported)
-    return next((isa for isa in ISA_PREFERENCE if isa in s), "scalar")
+    """The best ISA in `supported` by the catalog's order; scalar always works."""
+    return naming.best_isa(supported) or "scalar"
 
 
 def resolve_isas(suite: Suite, supported: Iterable[str], *, strict: bool = False) -> IsaSelection:
@@ -598,9 +596,7 @@ def suites_dir() -> Path:
     """The folder of built-in suites: softbench/_suites in an installed wheel (pyproject.toml maps
     the repository's suites/ there, away from this module's name), or the repository's top-level
     suites/ in a source checkout."""
-    import softbench
-
-    pkg = Path(softbench.__file__).resolve().parent
+    pkg = Path(__file__).resolve().parent.parent
     for d in (pkg / "_suites", pkg.parent / "suites"):
         if d.is_dir():
             return d

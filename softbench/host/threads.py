@@ -73,7 +73,7 @@ class Pool:
     is pinned to cpus[t]."""
 
     def __init__(self, threads: int, cpus: Sequence[int]):
-        from softbench import build
+        from softbench.bridge import build
 
         self.harness = build.load(build.HARNESS_ISA)
         ffi, lib = self.harness.ffi, self.harness.lib

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from softbench import __version__
+from softbench.version import __version__
 from softbench.errors import SoftbenchError
 
 app = typer.Typer(
@@ -47,7 +47,7 @@ def info_cmd(json_out: bool = JsonOpt) -> None:
 
     Example: softbench info --json > machine.json
     """
-    from softbench.context import collect_full_context
+    from softbench.host.context import collect_full_context
     from softbench.reporters import terminal
 
     ctx = collect_full_context()
@@ -63,8 +63,8 @@ def list_cmd(json_out: bool = JsonOpt) -> None:
 
     Example: softbench list
     """
-    from softbench import isa
-    from softbench.kernels import ISAS, algorithms
+    from softbench.host import isa
+    from softbench.catalog import ISAS, algorithms
     from softbench.reporters import terminal
 
     status = isa.host_status()
@@ -100,8 +100,9 @@ def verify_cmd(
 
     Example: softbench verify --isa avx2 --quick
     """
-    from softbench import isa, verify
-    from softbench.kernels import algorithms, check_algorithm
+    from softbench.host import isa
+    from softbench.bench import verify
+    from softbench.catalog import algorithms, check_algorithm
     from softbench.reporters import terminal
 
     algs = [check_algorithm(a).name for a in algorithm] if algorithm else list(algorithms())
@@ -149,7 +150,7 @@ def run_cmd(
     """
     from pathlib import Path
 
-    from softbench import runner
+    from softbench.bench import runner
     from softbench.reporters import terminal
 
     plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes, shapes=shape, threads=threads,
@@ -159,8 +160,8 @@ def run_cmd(
         terminal.print_plan(err_console, plan)
         outcome = runner.run(plan, Path(output) if output else None, progress)
     if json_out:
-        from softbench.results import load
-        from softbench.tuning import crossover_dicts, pair_crossovers
+        from softbench.results.files import load
+        from softbench.analysis.tuning import crossover_dicts, pair_crossovers
 
         doc = load(outcome.path)
         _print_json({"file": str(outcome.path), "complete": doc.complete,
@@ -179,7 +180,7 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="Delete every ca
 
     Example: softbench cache --clear
     """
-    from softbench import build
+    from softbench.bridge import build
 
     if clear:
         typer.echo(f"removed {build.clear_cache()} files from {build.cache_dir()}")
@@ -188,12 +189,12 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="Delete every ca
 
 
 # compare and report live in their own module; they register on the same app.
-from softbench.analysis_cli import register as _register_analysis  # noqa: E402
+from softbench.cli.analysis import register as _register_analysis  # noqa: E402
 
 _register_analysis(app)
 
 # profile and tune (softbench.profile, softbench.tuning) likewise.
-from softbench.profile_cli import register as _register_profile  # noqa: E402
+from softbench.cli.profile import register as _register_profile  # noqa: E402
 
 _register_profile(app)
 
@@ -209,7 +210,3 @@ def main() -> None:
     except SoftbenchError as exc:
         sys.stderr.write(f"softbench: error: {exc}\n")
         sys.exit(exc.exit_code)
-
-
-if __name__ == "__main__":
-    main()

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from softbench import compare as cmp
+from softbench.analysis import compare as cmp
+from softbench.results import naming
 from softbench.errors import InputError
-from softbench.measure import EFFECTIVE_BYTES
+from softbench.bench.measure import EFFECTIVE_BYTES
 from softbench.reporters import markdown as md
 from softbench.reporters import tables as tb
-from softbench.results import Record, ResultFile
+from softbench.results.files import Record, ResultFile
 
 __all__ = [
     "ALGORITHM_COLOURS",
@@ -230,19 +231,19 @@ def _collect(ax, store: dict[str, Any]) -> None:
 
 def _isas(rf: ResultFile) -> list[str]:
     """The ISA panels: library baselines get no panel of their own (they join every panel)."""
-    isas = sorted({r.isa for r in rf.results}, key=lambda i: cmp.order_key(i, cmp.ISA_ORDER))
+    isas = sorted({r.isa for r in rf.results}, key=lambda i: naming.order_key(i, naming.ISA_ORDER))
     return [i for i in isas if i != LIBRARY_ISA] or isas
 
 
 def _series(rf: ResultFile, isa: str) -> dict[str, list[Record]]:
     out: dict[str, list[Record]] = {}
     seen = set()
-    for r in sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)):
+    for r in sorted(rf.results, key=lambda r: naming.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)):
         k = (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)
         if (r.isa != isa and r.isa != LIBRARY_ISA) or k in seen or r.rows > 1:  # batches: scaling, row length
             continue
         seen.add(k)
-        name = cmp.record_series(r) + (" (library)" if r.isa == LIBRARY_ISA and isa != LIBRARY_ISA else "")
+        name = naming.record_series(r) + (" (library)" if r.isa == LIBRARY_ISA and isa != LIBRARY_ISA else "")
         out.setdefault(name, []).append(r)
     return out
 
@@ -381,13 +382,13 @@ def _scaling_panels(rf: ResultFile) -> tuple[str | None, list[tuple[int, int]]]:
     """(ISA, [(n, rows), ...]) the scaling plot shows: the widest ISA with scaling data; every batch,
     and the largest single row (the one past the cache; smaller rows are in the tables)."""
     rows_ = cmp.scaling_rows(rf.results)
-    isas = [i for i in cmp._BEST_ISA if any(s.isa == i for s in rows_)]
-    if not isas:
+    best = naming.best_isa(s.isa for s in rows_)
+    if best is None:
         return None, []
-    mine = [s for s in rows_ if s.isa == isas[0]]
+    mine = [s for s in rows_ if s.isa == best]
     single = [s.n for s in mine if s.rows == 1]
     points = ([(max(single), 1)] if single else []) + sorted({(s.n, s.rows) for s in mine if s.rows > 1}, key=lambda p: (p[0], p[1]))
-    return isas[0], points[:_MAX_SCALING_PANELS]
+    return best, points[:_MAX_SCALING_PANELS]
 
 
 _MAX_SCALING_PANELS = 9
@@ -443,7 +444,7 @@ def _row_length_groups(rf: ResultFile) -> list[tuple[int, int, str, list[Record]
         if r.isa != LIBRARY_ISA and not r.variant:
             groups.setdefault((r.n, r.threads, r.isa), []).append(r)
     out = [(n, t, i, rs) for (n, t, i), rs in groups.items() if len({r.cols for r in rs}) >= 3]
-    return sorted(out, key=lambda g: (cmp.order_key(g[2], cmp.ISA_ORDER), -g[0], g[1]))
+    return sorted(out, key=lambda g: (naming.order_key(g[2], naming.ISA_ORDER), -g[0], g[1]))
 
 
 def plot_row_length(rf: ResultFile, stem: Path, title: str) -> list[Path]:
@@ -456,7 +457,7 @@ def plot_row_length(rf: ResultFile, stem: Path, title: str) -> list[Path]:
         handles: dict[str, Any] = {}
         for ax, (n, t, isa, rs) in zip(axes, groups):
             by_alg: dict[str, list[Record]] = {}
-            for r in sorted(rs, key=lambda r: (cmp.order_key(r.algorithm, cmp.ALGORITHM_ORDER), r.cols)):
+            for r in sorted(rs, key=lambda r: (naming.order_key(r.algorithm, naming.ALGORITHM_ORDER), r.cols)):
                 by_alg.setdefault(r.algorithm, []).append(r)
             for alg, recs in by_alg.items():
                 _line(ax, alg, [r.cols for r in recs], [r.gbps_effective for r in recs])
@@ -493,7 +494,7 @@ def plot_across(files: Sequence[ResultFile], labels: Sequence[str], metric: str,
     value, _ = _ACROSS[metric]
     shown = [_shown_isa(f, isa) for f in files]
     algs = sorted({r.algorithm for f, i in zip(files, shown) for r in f.results if r.isa == i},
-                  key=lambda a: cmp.order_key(a, cmp.ALGORITHM_ORDER))  # fmt: skip
+                  key=lambda a: naming.order_key(a, naming.ALGORITHM_ORDER))  # fmt: skip
     with _mpl():
         fig, axes = _figure(len(algs), height_one=3.8)
         handles: dict[str, Any] = {}

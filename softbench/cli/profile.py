@@ -45,10 +45,10 @@ def register(app: typer.Typer) -> None:
 
         Example: softbench profile -a two-pass -a three-pass-reload --isa avx2 --size 16Ki --size 2^26
         """
-        from softbench import isa as isa_mod
-        from softbench import machine
-        from softbench import profile as prof_mod
-        from softbench.kernels import algorithms, check_algorithm
+        from softbench.host import isa as isa_mod
+        from softbench.host import machine
+        from softbench.bench import profile as prof_mod
+        from softbench.catalog import algorithms, check_algorithm
         from softbench.reporters import terminal
 
         algs = _split(algorithm)
@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
 
         Example: softbench tune            (or: softbench tune --from results/run.json)
         """
-        from softbench import tuning
+        from softbench.analysis import tuning
         from softbench.reporters import terminal
 
         path = Path(output) if output is not None else tuning.tuning_path()
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         if from_file is not None:
             if any(v is not None for v in (isa_names, sizes, repetitions, min_time, result)) or suite != "quick":
                 raise InputError("--from derives the tuning from a finished run; it takes no sweep options (--suite, --isa, --sizes, --repetitions, --min-time, --result)")
-            from softbench import results
+            from softbench.results import files as results
 
             rf = results.load(from_file)
             doc = tuning.derive(rf.results, rf.context, source=str(from_file))
@@ -130,8 +130,8 @@ def register(app: typer.Typer) -> None:
         else:
             import platform
 
-            from softbench import runner
-            from softbench.results import default_result_path
+            from softbench.bench import runner
+            from softbench.results.files import default_result_path
 
             reps = TUNE_REPETITIONS if repetitions is None else repetitions
             plan = runner.make_plan(suite, isas=isa_names or "best", sizes=sizes, repetitions=reps, min_time=min_time)

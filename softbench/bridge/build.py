@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from softbench.errors import BuildError
-from softbench.kernels import COMMON_FLAGS, ISAS, native_dir
+from softbench.catalog import COMMON_FLAGS, ISAS, native_dir
 
 # Bump when the way modules are built or declared changes without a source change.
 BUILD_FORMAT = 1
@@ -352,7 +352,7 @@ def nt_min_bytes() -> int:
     """Input size from which the size-selected kernels use non-temporal output stores: the
     last-level cache size (then input and output together are at least twice the cache, and a
     normal store's read-for-ownership only costs bandwidth). Never, when the cache is unknown."""
-    from softbench import machine
+    from softbench.host import machine
 
     llc = machine.last_level_cache_bytes(machine.collect_caches())
     return int(llc) if llc else (1 << 64) - 1

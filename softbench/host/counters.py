@@ -232,7 +232,7 @@ class CounterGroup:
 def open_group(events: Sequence[Event] = HARDWARE_EVENTS, harness=None, *, virtualized: Any = None) -> CounterGroup:
     """Open `events` as one group on this thread, or raise CountersUnavailable (one line)."""
     if harness is None:
-        from softbench import build
+        from softbench.bridge import build
 
         harness = build.load(build.HARNESS_ISA)
     if not 1 <= len(events) <= MAX_EVENTS:
@@ -247,7 +247,7 @@ def open_group(events: Sequence[Event] = HARDWARE_EVENTS, harness=None, *, virtu
     if err:
         idx = failed[0] if 0 <= failed[0] < len(events) else 0
         if virtualized is None:
-            from softbench.machine import collect_virtualization
+            from softbench.host.machine import collect_virtualization
 
             virtualized = collect_virtualization().get("virtualized")
         raise CountersUnavailable(explain_failure(
