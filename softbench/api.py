@@ -6,10 +6,9 @@ import numpy as np
 
 from softbench.analysis import tuning
 from softbench.bridge import build
-from softbench.bridge.resolve import VARIANTS, check_variant, kernel
+from softbench.bridge.resolve import check_variant, kernel, VARIANTS
 from softbench.errors import InputError
-from softbench.host import isa as isa_mod
-from softbench.host import threads as th
+from softbench.host import isa as isa_mod, threads as th
 
 
 def auto_kernel(n: int, isa_name: str):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from softbench.errors import InputError
+
 
 def native_dir() -> Path:
     """The C sources: softbench/native in an installed wheel, ../native in a source checkout."""
@@ -99,8 +101,6 @@ COMMON_FLAGS: tuple[str, ...] = ("-O3", "-std=c11", "-fPIC", "-shared", "-fno-ma
 
 
 def check_algorithm(name: str) -> Algorithm:
-    from softbench.errors import InputError
-
     table = algorithms()
     if name not in table:
         raise InputError(f"unknown algorithm {name!r}; choose one of: {', '.join(table)}")
@@ -108,8 +108,6 @@ def check_algorithm(name: str) -> Algorithm:
 
 
 def check_isa_name(name: str) -> Isa:
-    from softbench.errors import InputError
-
     if name not in ISAS:
         raise InputError(f"unknown ISA {name!r}; choose one of: {', '.join(ISAS)}")
     return ISAS[name]

@@ -30,8 +30,16 @@ import numpy as np
 
 from softbench.bench import stats
 from softbench.errors import InputError, ResultFileError
+from softbench.results import files as results
 from softbench.results.files import Record, ResultFile
-from softbench.results.naming import ALGORITHM_ORDER, ISA_ORDER, REGIME_ORDER, best_isa, order_key, record_series, series_name, sort_key
+from softbench.results.naming import ALGORITHM_ORDER
+from softbench.results.naming import ISA_ORDER
+from softbench.results.naming import REGIME_ORDER
+from softbench.results.naming import best_isa
+from softbench.results.naming import order_key
+from softbench.results.naming import record_series
+from softbench.results.naming import series_name
+from softbench.results.naming import sort_key
 
 __all__ = [
     "THREE_PASS",
@@ -98,8 +106,6 @@ def load_files(paths: Sequence[str | Path]) -> tuple[list[ResultFile], list[str]
 
     Nothing is skipped silently: the caller either stops on the errors or shows each one.
     """
-    from softbench.results import files as results
-
     files, errors = [], []
     for p in paths:
         try:

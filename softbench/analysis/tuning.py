@@ -26,8 +26,12 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from softbench.version import __version__
+from softbench.analysis import compare
+from softbench.analysis.compare import Crossover
+from softbench.catalog import algorithms
 from softbench.errors import InputError
+from softbench.host import machine
+from softbench.version import __version__
 
 TUNING_KIND = "softbench-tuning"
 TUNING_FORMAT = 1
@@ -50,8 +54,6 @@ def _get(r: Any, key: str, default: Any = None) -> Any:
 
 
 def _algorithm_order() -> list[str]:
-    from softbench.catalog import algorithms
-
     return list(algorithms())
 
 
@@ -70,8 +72,6 @@ def medians_by_isa(records: Iterable[Any]) -> dict[str, dict[int, dict[str, floa
 
 def pair_crossovers(records: Iterable[Any]):
     """compare.Crossover for every ISA and every pair of algorithms measured at common sizes."""
-    from softbench.analysis.compare import Crossover
-
     order = _algorithm_order()
 
     def rank(a: str) -> tuple[int, str]:
@@ -153,8 +153,6 @@ def bands(sizes: Sequence[int], fastest: Sequence[str]) -> list[dict[str, Any]]:
 
 def derive(records: Iterable[Any], context: Mapping[str, Any], source: str | None = None) -> dict[str, Any]:
     """The tuning document from a run's records and context."""
-    from softbench.analysis import compare
-
     records = list(records)
     table = medians_by_isa(records)
     if not table:
@@ -240,8 +238,6 @@ def this_machine() -> dict[str, str]:
     """CPU model and hostname of this machine, as `run` records them (computed once)."""
     global _machine
     if _machine is None:
-        from softbench.host import machine
-
         _machine = {"cpu_model": str(machine.collect_cpu().get("model_name", "unknown")),
                     "hostname": str(machine.collect_os().get("hostname", "unknown"))}  # fmt: skip
     return _machine
@@ -250,8 +246,6 @@ def this_machine() -> dict[str, str]:
 def _llc_bytes() -> int:
     global _llc
     if _llc is None:
-        from softbench.host import machine
-
         _llc = machine.last_level_cache_bytes(machine.collect_caches()) or DEFAULT_LLC_BYTES
     return _llc
 
@@ -316,8 +310,6 @@ def selector(path: Path | None = None) -> Selector:
 
 
 def _load_selector(p: str) -> Selector:
-    from softbench.catalog import algorithms
-
     if not os.path.exists(p):
         return Selector(p, {}, f"no tuning file at {p}; run `softbench tune`")
     try:

@@ -23,7 +23,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from softbench.bench import stats
+from softbench.bench import baselines as bl, stats
+from softbench.bench.verify import FLT_MIN, REL_TOLERANCE
+from softbench.bridge import build
+from softbench.catalog import algorithms
+from softbench.host import threads
+from softbench.host.threads import allowed_cpus
 from softbench.results.naming import kernel_label
 
 EFFECTIVE_BYTES = 8  # per element: one read of x, one write of y (XNNPACK's convention)
@@ -148,8 +153,6 @@ def reference_check(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, exac
 
     A batch (rows > 1; x and y hold rows x n/rows): every row must sum to 1, and the first, the last
     and ROWS_CHECKED random rows are checked as above, each against its own reference."""
-    from softbench.bench.verify import FLT_MIN, REL_TOLERANCE
-
     if rows > 1:
         xs, ys = x.reshape(rows, -1), y.reshape(rows, -1)
         sums = ys.sum(axis=1, dtype=np.float64)
@@ -209,10 +212,6 @@ def measure_point(
     """Measure every kernel, twin and STREAM kernel at one point, interleaved: n elements as one
     row, or as a batch of `rows` rows of n / rows (softmax over each row); on this thread, or split
     across the threads of `pool` (softbench.threads.Pool), twins and STREAM kernels alike."""
-    from softbench.bridge import build
-    from softbench.host import threads
-    from softbench.catalog import algorithms
-
     cols = n // rows
     parallel = pool is not None or rows > 1  # through the pool's loop (a pool of 1 runs a batch)
     if parallel:
@@ -245,8 +244,6 @@ def measure_point(
             sync_of[kernel_label(a, i, v)] = empty[phases]
         items += empty.values()
     if baselines:
-        from softbench.bench import baselines as bl
-
         # prepared now (imports, sessions): only the call is timed, like a kernel's
         items += [Item("baseline", name, bl.ISA, bl.baseline(name).prepare(n)) for name, _ in baselines]
     versions = dict(baselines)
@@ -256,16 +253,12 @@ def measure_point(
 
     def time_item(item: Item, calls: int) -> float:
         if item.kind == "baseline":
-            from softbench.bench import baselines as bl
-
             return bl.time_calls(item.fn, x, y, calls)
         return timer.time(item.fn, n, x, out_for(item), calls)
 
     for item in items:
         on_start(f"{item.label} {point}")
         if item.kind == "baseline":
-            from softbench.bench import baselines as bl
-
             item.calls = bl.calibrate(item.fn, x, y, min_time)
         else:
             item.calls = timer.calibrate(item.fn, n, x, out_for(item), min_time)
@@ -372,8 +365,6 @@ def measure_point(
 
 def pin_to_one_cpu() -> int | None:
     """Pin this thread to one CPU of its affinity set (the last: CPU 0 takes most interrupts)."""
-    from softbench.host.threads import allowed_cpus
-
     allowed_cpus()  # remembered first: the other threads of a pool take the rest of the set
     try:
         allowed = sorted(os.sched_getaffinity(0))

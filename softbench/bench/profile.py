@@ -28,8 +28,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from softbench.bench import stats, suites
+from softbench.bench.measure import cache_levels, pin_to_one_cpu, reference_check, regime, Timer
+from softbench.bridge import build
+from softbench.catalog import check_algorithm
 from softbench.errors import InputError
-from softbench.bench.measure import Timer
+from softbench.host import counters as ctr, isa as isa_mod, machine
+from softbench.host.context import collect_full_context
+from softbench.results import files as results
 
 TOLERANCE_PCT = 10.0  # the sum of the passes should explain the kernel time within this
 BOUND_SLACK = 0.15  # a time within 15% of a floor is "at" that floor
@@ -110,8 +116,6 @@ class _Item:
         return float(np.median(self.per_call()))
 
     def spread(self) -> float:
-        from softbench.bench import stats
-
         return float(stats.summarize(self.per_call())["rel_spread"])
 
 
@@ -151,8 +155,6 @@ _LLC_RE = re.compile(r"^([0-9]+(?:\.[0-9]*)?)\s*[xX]\s*LLC$", re.IGNORECASE)
 
 def parse_profile_size(text: str, llc_bytes: int | None) -> int:
     """A size as `run --sizes` takes it: 4096, 4Ki, 1e6, 2^26 or 4xLLC."""
-    from softbench.bench import suites
-
     t = str(text).strip()
     m = re.fullmatch(r"2\s*\^\s*([0-9]+)", t)
     if m:
@@ -167,8 +169,6 @@ def parse_profile_size(text: str, llc_bytes: int | None) -> int:
 
 def check_memory(n: int, available: int | None = None) -> None:
     """A size whose buffers cannot fit in the available memory is refused before allocating."""
-    from softbench.bench import suites
-
     if available is None:
         import psutil
 
@@ -185,8 +185,6 @@ def check_memory(n: int, available: int | None = None) -> None:
 @contextmanager
 def _pinned():
     """Pin this thread to one CPU (as `run` does) for the duration, then restore the affinity."""
-    from softbench.bench.measure import pin_to_one_cpu
-
     before = None
     try:
         before = os.sched_getaffinity(0)
@@ -242,12 +240,6 @@ def profile_kernel(
     pin: bool = True,
 ) -> dict[str, Any]:
     """Profile one kernel at one size; returns a JSON-ready dict (see the module doc)."""
-    from softbench.bridge import build
-    from softbench.host import machine
-    from softbench.host import isa as isa_mod
-    from softbench.catalog import check_algorithm
-    from softbench.bench.measure import cache_levels, reference_check, regime
-
     alg = check_algorithm(algorithm)
     isa_name = isa_mod.resolve(isa)
     if not isinstance(n, int) or n < 1:
@@ -390,8 +382,6 @@ def _counters(asked: bool, harness, timer: Timer, by_key: dict[str, _Item], prep
               n: int, n1: int, algorithm: str) -> dict[str, Any]:
     """One counted loop of the kernel (at N and at L1 size) and of each pass, or the reason why
     not and the timer-based estimate."""
-    from softbench.host import counters as ctr
-
     try:
         group = ctr.open_group(harness=harness)
     except ctr.CountersUnavailable as exc:
@@ -416,8 +406,6 @@ def _counters(asked: bool, harness, timer: Timer, by_key: dict[str, _Item], prep
 
 
 def _estimate(reason: str, by_key: dict[str, _Item], prepared: list[PreparedPass], n: int) -> dict[str, Any]:
-    from softbench.host import counters as ctr
-
     ghz, source = ctr.nominal_clock()
     est: dict[str, Any] = {"clock_ghz": ghz, "clock_source": source}
     if ghz:
@@ -428,9 +416,6 @@ def _estimate(reason: str, by_key: dict[str, _Item], prepared: list[PreparedPass
 
 def profile_many(algorithms: Sequence[str], isas: Sequence[str], sizes: Sequence[int], **kw) -> list[dict[str, Any]]:
     """Every (algorithm, isa, size) combination, validated up front so a typo fails before timing."""
-    from softbench.host import isa as isa_mod
-    from softbench.catalog import check_algorithm
-
     for a in algorithms:
         check_algorithm(a)
     resolved = [isa_mod.resolve(i) for i in isas]
@@ -449,12 +434,8 @@ def record(path, profiles: list[dict[str, Any]], isas: Sequence[str]) -> str:
     import tempfile
     from pathlib import Path
 
-    from softbench.results import files as results
-
     p = Path(path)
     if not p.exists():
-        from softbench.host.context import collect_full_context
-
         ctx = collect_full_context(list(isas))
         ctx["hostname"] = ctx.get("os", {}).get("hostname", "unknown")
         ctx["threads"] = 1

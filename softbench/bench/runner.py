@@ -10,7 +10,15 @@ from typing import Any
 
 import numpy as np
 
+from softbench.bench import baselines as bl, measure, stats, suites, verify
+from softbench.bench.measure import cache_levels, measure_point, pin_to_one_cpu, reliability_warnings, Timer
+from softbench.bridge import build
+from softbench.bridge.resolve import check_variant
 from softbench.errors import SoftbenchError
+from softbench.host import isa as isa_mod, machine, threads as th
+from softbench.host.context import collect_full_context
+from softbench.results.files import default_result_path, ResultWriter
+from softbench.results.naming import kernel_label, series_name
 
 
 class Interrupted(SoftbenchError):
@@ -59,11 +67,6 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
     on the command line, and skipped (with a warning) in a suite."""
     import psutil
 
-    from softbench.host import isa as isa_mod
-    from softbench.host import machine
-    from softbench.bench import suites
-    from softbench.host import threads as th
-
     suite = suites.load_suite(suite_ref)
     suite = suites.apply_overrides(suite, algorithms=algorithms, isas=isas, sizes=sizes, shapes=shapes, threads=threads,
                                    repetitions=repetitions, min_time=min_time, seed=seed)  # fmt: skip
@@ -92,15 +95,12 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
 def _baselines(text) -> dict:
     if not text:
         return {}
-    from softbench.bench import baselines as bl
 
     names = None if text == "all" else text
     return {"baselines": bl.available_baselines(names), "skipped_baselines": bl.skipped_baselines(names)}
 
 
 def _parse_variants(text) -> list:
-    from softbench.bridge.resolve import check_variant
-
     if not text:
         return [None]
     names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
@@ -127,12 +127,6 @@ class Progress:
 
 
 def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> RunOutcome:
-    from softbench.bridge import build
-    from softbench.host import threads as th
-    from softbench.host.context import collect_full_context
-    from softbench.bench.measure import Timer, cache_levels, pin_to_one_cpu
-    from softbench.results.files import default_result_path
-
     progress = progress or Progress()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     context = collect_full_context(plan.isas, suite=plan.suite.to_dict())
@@ -166,13 +160,6 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
 
 
 def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools) -> None:
-    from softbench.bridge import build
-    from softbench.bench import verify
-    from softbench.host import threads as th
-    from softbench.bench.measure import measure_point, reliability_warnings
-    from softbench.results.naming import kernel_label
-    from softbench.results.files import ResultWriter
-
     # never overwrite: a file already there may hold measurements
     with ResultWriter(path, context, overwrite=False) as writer:
         for text in reliability_warnings(context, load_before):
@@ -227,7 +214,7 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
             samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(kernels) + len(streams) + len(baselines))
             step = work / max(samples_total, 1)
             progress.describe((f"n={n:,}" if rows == 1 else f"{rows:,}x{cols:,}") + (f", {nthreads} threads" if nthreads > 1 else ""))
-            point = measure_point(
+            point = measure.measure_point(  # through the module: tests stop a run here
                 n, kernels, streams, timer,
                 repetitions=plan.suite.repetitions, warmup=plan.suite.warmup, min_time=plan.suite.min_time,
                 rng=rng, levels=levels, cpu=cpu, baselines=baselines,
@@ -254,14 +241,10 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
 
 
 def _name(r: dict[str, Any]) -> str:
-    from softbench.results.naming import series_name
-
     return series_name(r["algorithm"], r.get("variant"), r.get("threads", 1), (r.get("shape") or [1])[0])
 
 
 def _spreads(records):
-    from softbench.bench import stats
-
     for r in records:
         per = np.asarray(r["samples_ns"]) / (r["calls_per_sample"] * r["n"])
         where = f"n={r['n']}" if not r.get("shape") or r["shape"][0] == 1 else "x".join(map(str, r["shape"]))

@@ -12,6 +12,10 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from softbench.bridge.build import load
+from softbench.bridge.resolve import kernel
+from softbench.catalog import algorithms
+
 FLT_MIN = float(np.finfo(np.float32).tiny)
 # algorithms.md: max relative error <= 1e-5 at every N, for outputs >= FLT_MIN
 REL_TOLERANCE = 1e-5
@@ -200,10 +204,6 @@ def _aligned_view(buf: np.ndarray, guard: int, offset: int, n: int) -> np.ndarra
 
 
 def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0, variant: str | None = None) -> KernelReport:
-    from softbench.bridge.resolve import kernel
-    from softbench.bridge.build import load
-    from softbench.catalog import algorithms
-
     fn, module = kernel(algorithm, isa, variant)
     report = KernelReport(algorithm, isa)
     alg = algorithms()[algorithm]
@@ -214,8 +214,6 @@ def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0, v
 
 def block_of(isa: str) -> int:
     """Floats per unrolled iteration (SB_W x SB_UNROLL) of the ISA's module, as compiled."""
-    from softbench.bridge.build import load
-
     return int(getattr(load(isa).lib, f"sb_block_floats__{isa}"))
 
 
@@ -229,8 +227,6 @@ class ExpAccuracy:
 
 def exp_accuracy(isa: str, points: int = 1 << 22) -> ExpAccuracy:
     """Max error in ULP of the ISA's exp over a dense sweep (plus every float in [-1, 0])."""
-    from softbench.bridge.build import load
-
     mod = load(isa)
     ffi, lib = mod.ffi, mod.lib
     lo = float(np.float32(-87.33654))

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from softbench.errors import BuildError
 from softbench.catalog import COMMON_FLAGS, ISAS, native_dir
+from softbench.errors import BuildError
+from softbench.host import machine
 
 # Bump when the way modules are built or declared changes without a source change.
 BUILD_FORMAT = 1
@@ -352,8 +353,6 @@ def nt_min_bytes() -> int:
     """Input size from which the size-selected kernels use non-temporal output stores: the
     last-level cache size (then input and output together are at least twice the cache, and a
     normal store's read-for-ownership only costs bandwidth). Never, when the cache is unknown."""
-    from softbench.host import machine
-
     llc = machine.last_level_cache_bytes(machine.collect_caches())
     return int(llc) if llc else (1 << 64) - 1
 

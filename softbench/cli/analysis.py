@@ -15,19 +15,21 @@ from typing import List, Optional
 
 import typer
 
+from softbench.analysis import compare as cmp
+from softbench.catalog import check_isa_name
 from softbench.errors import InputError, ResultFileError
+from softbench.reporters import report
+from softbench.reporters.compare_terminal import print_compare
+from softbench.reporters.console import make_console as _console
+from softbench.reporters.json_out import compare_json
+from softbench.reporters.markdown import compare_markdown
 
 _MODES = ("auto", "same", "cross")
-
-
-from softbench.reporters.console import make_console as _console  # noqa: E402
 
 
 def _load(paths: List[Path], skip_bad: bool, need: int) -> tuple[list, list[str]]:
     """Loaded files and, with --skip-bad, one note per skipped file. Without it, every bad file
     is printed (one line each) and the last is raised, so the exit is non-zero."""
-    from softbench.analysis import compare as cmp
-
     files, errors = cmp.load_files(paths)
     if errors and not skip_bad:
         for line in errors[:-1]:
@@ -68,8 +70,6 @@ def register(app: typer.Typer) -> None:
 
         Example: softbench compare before.json after.json --fail-above 5
         """
-        from softbench.analysis import compare as cmp
-
         _check_mode(mode)
         if json_out and markdown_out:
             raise InputError("choose one of --json and --markdown")
@@ -79,8 +79,6 @@ def register(app: typer.Typer) -> None:
         if len(loaded) < 2:
             raise InputError(f"compare needs at least two readable result files, got {len(loaded)}")
         if isa not in ("best", "all"):
-            from softbench.catalog import check_isa_name
-
             check_isa_name(isa)
         result = cmp.compare(loaded, mode=mode, alpha=alpha, isa=isa)
         result.notes[:0] = skipped
@@ -99,19 +97,13 @@ def register(app: typer.Typer) -> None:
                     f"{label}: {p.algorithm}/{p.isa} n={p.n} is {p.change_pct:+.1f}% but has too few samples to test; not counted by --fail-above"
                 )
         if json_out:
-            from softbench.reporters.json_out import compare_json
-
             doc = compare_json(result, regs, fail_above)
             if extra:
                 doc["notes"] = doc["notes"] + extra
             sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         elif markdown_out:
-            from softbench.reporters.markdown import compare_markdown
-
             sys.stdout.write(compare_markdown(result, extra))
         else:
-            from softbench.reporters.compare_terminal import print_compare
-
             print_compare(_console(), result, extra)
         if fail_above is not None:
             if regs:
@@ -145,12 +137,8 @@ def register(app: typer.Typer) -> None:
 
         Example: softbench report results/*.json --output results --markdown-name README.md
         """
-        from softbench.reporters import report
-
         _check_mode(mode)
         if isa not in ("best", "all"):
-            from softbench.catalog import check_isa_name
-
             check_isa_name(isa)
         if not plots_dir or Path(plots_dir).is_absolute() or ".." in Path(plots_dir).parts:
             raise InputError(f"--plots-dir must be a subfolder name inside the output folder, got {plots_dir!r}")

@@ -11,8 +11,19 @@ from typing import List, Optional
 
 import typer
 
-from softbench.version import __version__
+from softbench.analysis.tuning import crossover_dicts, pair_crossovers
+from softbench.bench import runner, verify
+from softbench.bridge import build
+from softbench.catalog import algorithms, check_algorithm, ISAS
+from softbench.cli.analysis import register as _register_analysis
+from softbench.cli.profile import register as _register_profile
 from softbench.errors import SoftbenchError
+from softbench.host import isa
+from softbench.host.context import collect_full_context
+from softbench.reporters import terminal
+from softbench.reporters.console import make_console as _console, print_json as _print_json
+from softbench.results.files import load
+from softbench.version import __version__
 
 app = typer.Typer(
     add_completion=False,
@@ -22,10 +33,6 @@ app = typer.Typer(
 )
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables.")
-
-
-from softbench.reporters.console import make_console as _console  # noqa: E402
-from softbench.reporters.console import print_json as _print_json  # noqa: E402
 
 
 def _version_callback(value: bool) -> None:
@@ -47,9 +54,6 @@ def info_cmd(json_out: bool = JsonOpt) -> None:
 
     Example: softbench info --json > machine.json
     """
-    from softbench.host.context import collect_full_context
-    from softbench.reporters import terminal
-
     ctx = collect_full_context()
     if json_out:
         _print_json(ctx)
@@ -63,10 +67,6 @@ def list_cmd(json_out: bool = JsonOpt) -> None:
 
     Example: softbench list
     """
-    from softbench.host import isa
-    from softbench.catalog import ISAS, algorithms
-    from softbench.reporters import terminal
-
     status = isa.host_status()
     rows = [
         {
@@ -100,11 +100,6 @@ def verify_cmd(
 
     Example: softbench verify --isa avx2 --quick
     """
-    from softbench.host import isa
-    from softbench.bench import verify
-    from softbench.catalog import algorithms, check_algorithm
-    from softbench.reporters import terminal
-
     algs = [check_algorithm(a).name for a in algorithm] if algorithm else list(algorithms())
     isas = [isa.resolve(i) for i in isa_names] if isa_names else isa.runnable()
     console = _console()
@@ -150,9 +145,6 @@ def run_cmd(
     """
     from pathlib import Path
 
-    from softbench.bench import runner
-    from softbench.reporters import terminal
-
     plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes, shapes=shape, threads=threads,
                             repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines)  # fmt: skip
     err_console = _console(stderr=True)
@@ -160,9 +152,6 @@ def run_cmd(
         terminal.print_plan(err_console, plan)
         outcome = runner.run(plan, Path(output) if output else None, progress)
     if json_out:
-        from softbench.results.files import load
-        from softbench.analysis.tuning import crossover_dicts, pair_crossovers
-
         doc = load(outcome.path)
         _print_json({"file": str(outcome.path), "complete": doc.complete,
                      "results": [r.to_dict() for r in doc.results], "bandwidth": doc.bandwidth,
@@ -180,8 +169,6 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="Delete every ca
 
     Example: softbench cache --clear
     """
-    from softbench.bridge import build
-
     if clear:
         typer.echo(f"removed {build.clear_cache()} files from {build.cache_dir()}")
     else:
@@ -189,12 +176,10 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="Delete every ca
 
 
 # compare and report live in their own module; they register on the same app.
-from softbench.cli.analysis import register as _register_analysis  # noqa: E402
 
 _register_analysis(app)
 
 # profile and tune (softbench.profile, softbench.tuning) likewise.
-from softbench.cli.profile import register as _register_profile  # noqa: E402
 
 _register_profile(app)
 

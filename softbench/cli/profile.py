@@ -8,14 +8,18 @@ from typing import List, Optional
 
 import typer
 
+from softbench.analysis import tuning
+from softbench.bench import profile as prof_mod, runner
+from softbench.catalog import algorithms, check_algorithm
 from softbench.errors import InputError
+from softbench.host import isa as isa_mod, machine
+from softbench.reporters import terminal
+from softbench.reporters.console import make_console as _console, print_json as _print_json
+from softbench.results import files as results
+from softbench.results.files import default_result_path
 
 DEFAULT_PROFILE_SIZE = "16Ki"
 TUNE_REPETITIONS = 9  # more than the quick suite's 5: a wrong pick costs every later call
-
-
-from softbench.reporters.console import make_console as _console  # noqa: E402
-from softbench.reporters.console import print_json as _print_json  # noqa: E402
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
@@ -45,12 +49,6 @@ def register(app: typer.Typer) -> None:
 
         Example: softbench profile -a two-pass -a three-pass-reload --isa avx2 --size 16Ki --size 2^26
         """
-        from softbench.host import isa as isa_mod
-        from softbench.host import machine
-        from softbench.bench import profile as prof_mod
-        from softbench.catalog import algorithms, check_algorithm
-        from softbench.reporters import terminal
-
         algs = _split(algorithm)
         algs = list(algorithms()) if not algs or algs == ["all"] else [check_algorithm(a).name for a in algs]
         isas = _split(isa_names) or ["best"]
@@ -104,9 +102,6 @@ def register(app: typer.Typer) -> None:
 
         Example: softbench tune            (or: softbench tune --from results/run.json)
         """
-        from softbench.analysis import tuning
-        from softbench.reporters import terminal
-
         path = Path(output) if output is not None else tuning.tuning_path()
         if show:
             doc = tuning.read(path)
@@ -121,7 +116,6 @@ def register(app: typer.Typer) -> None:
         if from_file is not None:
             if any(v is not None for v in (isa_names, sizes, repetitions, min_time, result)) or suite != "quick":
                 raise InputError("--from derives the tuning from a finished run; it takes no sweep options (--suite, --isa, --sizes, --repetitions, --min-time, --result)")
-            from softbench.results import files as results
 
             rf = results.load(from_file)
             doc = tuning.derive(rf.results, rf.context, source=str(from_file))
@@ -129,9 +123,6 @@ def register(app: typer.Typer) -> None:
                 notes.append(f"{from_file} is an incomplete run: the tuning covers only its finished points")
         else:
             import platform
-
-            from softbench.bench import runner
-            from softbench.results.files import default_result_path
 
             reps = TUNE_REPETITIONS if repetitions is None else repetitions
             plan = runner.make_plan(suite, isas=isa_names or "best", sizes=sizes, repetitions=reps, min_time=min_time)

@@ -7,10 +7,11 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from softbench.bridge import build
+from softbench.host import isa, machine
+
 
 def collect_isas() -> dict[str, Any]:
-    from softbench.host import isa
-
     status = isa.host_status()
     return {
         "runs": [n for n, s in status.items() if s.runs],
@@ -21,8 +22,6 @@ def collect_isas() -> dict[str, Any]:
 
 def collect_compiler(isas: list[str]) -> dict[str, Any]:
     """Compiler name, version and the exact flags/command used for each ISA's module."""
-    from softbench.bridge import build
-
     comp = build.find_compiler()
     per_isa = {}
     for name in isas:
@@ -32,9 +31,6 @@ def collect_compiler(isas: list[str]) -> dict[str, Any]:
 
 
 def collect_full_context(isas: list[str] | None = None, suite: dict | None = None) -> dict[str, Any]:
-    from softbench.bridge import build
-    from softbench.host import isa, machine
-
     ctx: dict[str, Any] = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     ctx.update(machine.collect_context())
     ctx["isas"] = collect_isas()

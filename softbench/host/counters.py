@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from softbench.bridge import build
+from softbench.host.machine import collect_virtualization
+
 # perf_event_attr.type
 PERF_TYPE_HARDWARE = 0
 PERF_TYPE_SOFTWARE = 1
@@ -232,8 +235,6 @@ class CounterGroup:
 def open_group(events: Sequence[Event] = HARDWARE_EVENTS, harness=None, *, virtualized: Any = None) -> CounterGroup:
     """Open `events` as one group on this thread, or raise CountersUnavailable (one line)."""
     if harness is None:
-        from softbench.bridge import build
-
         harness = build.load(build.HARNESS_ISA)
     if not 1 <= len(events) <= MAX_EVENTS:
         raise ValueError(f"between 1 and {MAX_EVENTS} events, got {len(events)}")
@@ -247,8 +248,6 @@ def open_group(events: Sequence[Event] = HARDWARE_EVENTS, harness=None, *, virtu
     if err:
         idx = failed[0] if 0 <= failed[0] < len(events) else 0
         if virtualized is None:
-            from softbench.host.machine import collect_virtualization
-
             virtualized = collect_virtualization().get("virtualized")
         raise CountersUnavailable(explain_failure(
             err, events[idx].name, paranoid=_read_paranoid(), pmu=_pmu_present(), virtualized=virtualized,

@@ -7,7 +7,9 @@ import platform
 from dataclasses import dataclass
 from functools import lru_cache
 
-from softbench.catalog import ISAS
+from softbench.bridge import build
+from softbench.catalog import check_isa_name, ISAS
+from softbench.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,6 @@ def _machine_arch() -> str:
 @lru_cache(maxsize=1)
 def cpu_features() -> dict:
     """CPUID/XGETBV (x86) or AT_HWCAP (AArch64) flags, read by the harness's C probe."""
-    from softbench.bridge import build
-
     mod = build.load(build.HARNESS_ISA)
     f = mod.ffi.new("sb_cpu_features *")
     mod.lib.sb_cpu_probe(f)
@@ -78,9 +78,6 @@ def best() -> str:
 
 def resolve(name: str) -> str:
     """An ISA name or "auto" -> an ISA this host runs, or a clear error."""
-    from softbench.errors import InputError
-    from softbench.catalog import check_isa_name
-
     if name == "auto":
         return best()
     check_isa_name(name)

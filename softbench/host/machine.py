@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from softbench.version import __version__
+
 UNKNOWN: Literal["unknown"] = "unknown"
 
 # sys_vendor strings that only virtual machines report. Cloud vendors ("Amazon EC2", "Google",
@@ -380,7 +382,6 @@ def collect_python() -> dict[str, Any]:
         numpy_version = str(numpy.__version__)
     except Exception:
         numpy_version = UNKNOWN
-    from softbench.version import __version__
 
     return {
         "implementation": platform.python_implementation() or UNKNOWN,

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from softbench.bridge import build
 from softbench.errors import SoftbenchError
 
 _allowed: list[int] | None = None
@@ -73,8 +74,6 @@ class Pool:
     is pinned to cpus[t]."""
 
     def __init__(self, threads: int, cpus: Sequence[int]):
-        from softbench.bridge import build
-
         self.harness = build.load(build.HARNESS_ISA)
         ffi, lib = self.harness.ffi, self.harness.lib
         self.threads = threads

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from softbench.analysis import compare as cmp
-from softbench.reporters.tables import Table, cross_machine_tables, same_machine_tables
+from softbench.reporters.tables import cross_machine_tables, same_machine_tables, Table
 
 _VERDICT_STYLE = {"slower": "red", "faster": "green", "untested": "yellow"}
 

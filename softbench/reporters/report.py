@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from softbench.analysis import compare as cmp
-from softbench.results import naming
-from softbench.errors import InputError
 from softbench.bench.measure import EFFECTIVE_BYTES
-from softbench.reporters import markdown as md
-from softbench.reporters import tables as tb
+from softbench.errors import InputError
+from softbench.reporters import markdown as md, tables as tb
+from softbench.results import naming
 from softbench.results.files import Record, ResultFile
 
 __all__ = [
