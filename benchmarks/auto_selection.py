@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     from softbench.bench import runner
     from softbench.analysis import tuning
     from softbench.catalog import algorithms
-    from softbench.bench.measure import Timer, cache_levels, pin_to_one_cpu, reference_check, regime
+    from softbench.bench.measure import Timer, pin_to_one_cpu, reference_check
+    from softbench.host.caches import cache_levels, regime
 
     isa_name = isa.best() if args.isa in ("best", "auto") else isa.resolve(args.isa)
     plan = runner.make_plan(args.suite)

@@ -11,6 +11,7 @@ import pytest
 
 from softbench.version import __version__
 from softbench.host import machine
+from softbench.host.caches import last_level_cache_bytes
 from softbench.host.machine import (
     UNKNOWN,
     collect_caches,
@@ -19,7 +20,6 @@ from softbench.host.machine import (
     collect_os,
     collect_power,
     collect_virtualization,
-    last_level_cache_bytes,
     parse_cpu_list,
 )
 

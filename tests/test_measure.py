@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from softbench.bridge import build
+from softbench.host import caches
 from softbench.bench import measure
 from softbench.results import files as results
 
@@ -31,22 +32,22 @@ LEVELS = [("L1", 32 * 1024), ("L2", 512 * 1024), ("L3", 32 * 1024 * 1024)]
     ],
 )
 def test_regime_by_working_set_and_stream_rule(n, expected):
-    assert measure.regime(n, LEVELS) == expected
+    assert caches.regime(n, LEVELS) == expected
 
 
 def test_regime_unknown_without_caches():
-    assert measure.regime(1000, []) == "unknown"
+    assert caches.regime(1000, []) == "unknown"
 
 
 def test_cache_levels_from_probe():
-    caches = [
+    probed = [
         {"level": 1, "type": "Data", "size_bytes": 32768},
         {"level": 1, "type": "Instruction", "size_bytes": 32768},
         {"level": 2, "type": "Unified", "size_bytes": 524288},
         {"level": 3, "type": "Unified", "size_bytes": "unknown"},
     ]
-    assert measure.cache_levels(caches) == [("L1", 32768), ("L2", 524288)]
-    assert measure.cache_levels("unknown") == []
+    assert caches.cache_levels(probed) == [("L1", 32768), ("L2", 524288)]
+    assert caches.cache_levels("unknown") == []
 
 
 def _buffers(n):

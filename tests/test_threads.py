@@ -11,6 +11,7 @@ import pytest
 import softbench
 from softbench.bridge import build
 from softbench.host import isa, threads
+from softbench.host import caches
 from softbench.bench import measure, verify
 from softbench.results import files as results
 from softbench.catalog import ISAS, algorithms
@@ -221,7 +222,7 @@ def test_run_with_shapes_and_threads_end_to_end(tmp_path):
                          for rows, cols in ((8, 1000), (1, 4096), (16, 256)) for t in (1, 2))  # fmt: skip
     for r in doc.results:
         assert (r.sync_ns is not None) == (r.threads > 1) and r.max_rel_error < 1e-5
-        assert r.regime == measure.regime(r.n, measure.cache_levels(doc.context["caches"]))
+        assert r.regime == caches.regime(r.n, caches.cache_levels(doc.context["caches"]))
     assert doc.context["threads"] == [1, 2] and len(doc.context["thread_cpus"]) == 2
     assert {(b["threads"], tuple(b.get("shape") or ())) for b in doc.bandwidth} >= {(2, (8, 1000)), (1, ())}
     assert json.loads(p.stdout)["complete"]
@@ -234,10 +235,10 @@ def test_run_with_shapes_and_threads_end_to_end(tmp_path):
     text = made.markdown.read_text()
     assert "8x1000" in text and "speedup over Three-Pass per thread count" in text
     # compare matches points on threads and shape: a file against a copy of itself
-    from softbench.analysis import compare
+    from softbench.analysis import same_machine
 
     (tmp_path / "u.json").write_text(out.read_text())
-    pair = compare.compare_same_machine([doc, results.load(tmp_path / "u.json")]).pairs[0]
+    pair = same_machine.compare_same_machine([doc, results.load(tmp_path / "u.json")]).pairs[0]
     assert len(pair.points) == len(doc.results) and all(pt.ratio == 1.0 for pt in pair.points)
     assert {(pt.rows, pt.threads) for pt in pair.points} == {(8, 1), (8, 2), (1, 1), (1, 2), (16, 1), (16, 2)}
 

@@ -2,7 +2,7 @@
 writes, and the choice behind ``softbench.softmax(x, algorithm="auto")``.
 
 Crossovers (`pair_crossovers`): for each ISA of a run and each pair of algorithms, the N from
-which one is faster than the other at every larger N measured (compare.Crossover, oriented so
+which one is faster than the other at every larger N measured (crossovers.Crossover, oriented so
 that `algorithm` is the one faster at the largest N; status "always" when it is faster at every
 N, "crosses" otherwise; "never" only for an exact tie at the largest N).
 
@@ -26,11 +26,12 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from softbench.analysis import compare
-from softbench.analysis.compare import Crossover
+from softbench.analysis import crossovers, machines
+from softbench.analysis.crossovers import Crossover
 from softbench.catalog import algorithms
 from softbench.errors import InputError
 from softbench.host import machine
+from softbench.host.caches import last_level_cache_bytes
 from softbench.version import __version__
 
 TUNING_KIND = "softbench-tuning"
@@ -71,7 +72,7 @@ def medians_by_isa(records: Iterable[Any]) -> dict[str, dict[int, dict[str, floa
 
 
 def pair_crossovers(records: Iterable[Any]):
-    """compare.Crossover for every ISA and every pair of algorithms measured at common sizes."""
+    """crossovers.Crossover for every ISA and every pair of algorithms measured at common sizes."""
     order = _algorithm_order()
 
     def rank(a: str) -> tuple[int, str]:
@@ -178,7 +179,7 @@ def derive(records: Iterable[Any], context: Mapping[str, Any], source: str | Non
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         # the version whose kernels were measured: a tuning is only as current as its run
         "softbench_version": run_version if isinstance(run_version, str) else __version__,
-        "machine": {"cpu_model": compare.cpu_model(dict(context)), "hostname": compare.hostname(dict(context))},
+        "machine": {"cpu_model": machines.cpu_model(dict(context)), "hostname": machines.hostname(dict(context))},
         "source": {
             "result_file": source,
             "run_created": context.get("created"),
@@ -246,7 +247,7 @@ def this_machine() -> dict[str, str]:
 def _llc_bytes() -> int:
     global _llc
     if _llc is None:
-        _llc = machine.last_level_cache_bytes(machine.collect_caches()) or DEFAULT_LLC_BYTES
+        _llc = last_level_cache_bytes(machine.collect_caches()) or DEFAULT_LLC_BYTES
     return _llc
 
 

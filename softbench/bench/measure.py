@@ -28,6 +28,7 @@ from softbench.bench.verify import FLT_MIN, REL_TOLERANCE
 from softbench.bridge import build
 from softbench.catalog import algorithms
 from softbench.host import threads
+from softbench.host.caches import cache_levels, regime
 from softbench.host.threads import allowed_cpus
 from softbench.results.naming import kernel_label
 
@@ -40,32 +41,6 @@ LIBRARY_ERROR_LIMIT = 0.1
 
 
 # --- regimes -----------------------------------------------------------------------------------
-
-
-def cache_levels(caches: list[dict[str, Any]] | str) -> list[tuple[str, int]]:
-    """[("L1", bytes), ("L2", bytes), ...] of the data/unified caches, smallest first."""
-    if not isinstance(caches, list):
-        return []
-    out: dict[int, int] = {}
-    for c in caches:
-        if c.get("type") in ("Data", "Unified") and isinstance(c.get("size_bytes"), int) and isinstance(c.get("level"), int):
-            out[c["level"]] = max(out.get(c["level"], 0), c["size_bytes"])
-    return [(f"L{lvl}", size) for lvl, size in sorted(out.items())]
-
-
-def regime(n: int, levels: list[tuple[str, int]]) -> str:
-    """The regime of a point by its working set (input + output bytes). DRAM only when the input
-    alone is >= 4x the last-level cache (the STREAM rule); between the LLC and that: "transition"."""
-    if not levels:
-        return "unknown"
-    working_set, input_bytes = 8 * n, 4 * n
-    llc = levels[-1][1]
-    if input_bytes >= 4 * llc:
-        return "DRAM"
-    for name, size in levels:
-        if working_set <= size:
-            return name
-    return "transition"
 
 
 # --- timing ------------------------------------------------------------------------------------

@@ -29,11 +29,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from softbench.bench import stats, suites
-from softbench.bench.measure import cache_levels, pin_to_one_cpu, reference_check, regime, Timer
+from softbench.bench.measure import pin_to_one_cpu, reference_check, Timer
 from softbench.bridge import build
 from softbench.catalog import check_algorithm
 from softbench.errors import InputError
 from softbench.host import counters as ctr, isa as isa_mod, machine
+from softbench.host.caches import cache_levels, l1d_bytes, regime
 from softbench.host.context import collect_full_context
 from softbench.results import files as results
 
@@ -137,10 +138,9 @@ def _measure(items: list[_Item], timer: Timer, repetitions: int, warmup: int, mi
 
 def l1_size(caches: list[dict[str, Any]] | str) -> tuple[int, str]:
     """(L1d bytes, where it came from): the OS's figure, else 32 KiB assumed (and said)."""
-    if isinstance(caches, list):
-        for c in caches:
-            if c.get("level") == 1 and c.get("type") in ("Data", "Unified") and isinstance(c.get("size_bytes"), int):
-                return c["size_bytes"], "the OS (sysfs)"
+    size = l1d_bytes(caches)
+    if size is not None:
+        return size, "the OS (sysfs)"
     return 32 * 1024, "assumed (the OS does not report the L1d size)"
 
 

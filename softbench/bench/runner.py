@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 
 from softbench.bench import baselines as bl, measure, stats, suites, verify
-from softbench.bench.measure import cache_levels, measure_point, pin_to_one_cpu, reliability_warnings, Timer
+from softbench.bench.measure import pin_to_one_cpu, reliability_warnings, Timer
 from softbench.bridge import build
 from softbench.bridge.resolve import check_variant
 from softbench.errors import SoftbenchError
 from softbench.host import isa as isa_mod, machine, threads as th
+from softbench.host.caches import cache_levels, last_level_cache_bytes
 from softbench.host.context import collect_full_context
 from softbench.results.files import default_result_path, ResultWriter
 from softbench.results.naming import kernel_label, series_name
@@ -73,7 +74,7 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
     status = isa_mod.host_status()
     runnable = [n for n, s in status.items() if s.runs]
     selection = suites.resolve_isas(suite, runnable, strict=isas is not None)
-    llc = machine.last_level_cache_bytes(machine.collect_caches())
+    llc = last_level_cache_bytes(machine.collect_caches())
     available = psutil.virtual_memory().available
     ns = suites.resolve_sizes(suite, llc, available, cap=sizes is None)
     counts, over = suites.resolve_threads(suite, len(th.allowed_cpus()), strict=threads is not None)

@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from softbench.analysis import compare as cmp
+from softbench.analysis import compare as cmp, same_machine
 from softbench.catalog import check_isa_name
 from softbench.errors import InputError, ResultFileError
 from softbench.reporters import report
@@ -90,8 +90,8 @@ def register(app: typer.Typer) -> None:
                     "--fail-above needs result files from one machine (same CPU model and hostname); "
                     "these are from different machines (use --mode same to force it)"
                 )
-            regs = cmp.regressions(result, fail_above)
-            untested = cmp.untestable_above(result, fail_above)
+            regs = same_machine.regressions(result, fail_above)
+            untested = same_machine.untestable_above(result, fail_above)
             for label, p in untested:
                 extra.append(
                     f"{label}: {p.algorithm}/{p.isa} n={p.n} is {p.change_pct:+.1f}% but has too few samples to test; not counted by --fail-above"

@@ -13,6 +13,7 @@ from softbench.bench import profile as prof_mod, runner
 from softbench.catalog import algorithms, check_algorithm
 from softbench.errors import InputError
 from softbench.host import isa as isa_mod, machine
+from softbench.host.caches import last_level_cache_bytes
 from softbench.reporters import terminal
 from softbench.reporters.console import make_console as _console, print_json as _print_json
 from softbench.results import files as results
@@ -57,7 +58,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--repetitions must be >= 1, got {repetitions}")
         if not min_time > 0:
             raise InputError(f"--min-time must be a positive number of seconds, got {min_time}")
-        llc = machine.last_level_cache_bytes(machine.collect_caches())
+        llc = last_level_cache_bytes(machine.collect_caches())
         sizes = [prof_mod.parse_profile_size(s, llc) for s in (_split(size) or [DEFAULT_PROFILE_SIZE])]
         for n in sizes:
             prof_mod.check_memory(n)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from softbench.host.caches import last_level_cache_bytes  # noqa: F401 (the one cache reader; build and cli read it here)
 from softbench.version import __version__
 
 UNKNOWN: Literal["unknown"] = "unknown"
@@ -254,19 +255,6 @@ def collect_caches(
         )
     caches.sort(key=lambda c: (c["level"] if isinstance(c["level"], int) else 99))
     return caches
-
-
-def last_level_cache_bytes(caches: list[dict[str, Any]] | str) -> int | None:
-    """Size of the largest data or unified cache, or None when no size is known."""
-    if not isinstance(caches, list):
-        return None
-    sizes = [
-        c.get("size_bytes")
-        for c in caches
-        if isinstance(c, dict) and c.get("type") in ("Data", "Unified")
-    ]
-    known = [s for s in sizes if isinstance(s, int) and not isinstance(s, bool) and s > 0]
-    return max(known) if known else None
 
 
 def collect_cores() -> dict[str, Any]:

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from softbench.analysis import compare as cmp
+from softbench.analysis import compare as cmp, cross_machine, crossovers, machines, same_machine, summaries
 from softbench.bench.measure import EFFECTIVE_BYTES
 from softbench.errors import InputError
 from softbench.reporters import markdown as md, tables as tb
-from softbench.results import naming
+from softbench.results import naming, regimes
 from softbench.results.files import Record, ResultFile
 
 __all__ = [
@@ -190,7 +190,7 @@ def _bounds(ax, ctx: dict[str, Any], ns: Sequence[int]) -> None:
         return
     lo, hi = min(ns) / 1.5, max(ns) * 1.5
     ticks, labels = [], []
-    for label, x in cmp.regime_bounds(ctx):
+    for label, x in regimes.regime_bounds(ctx):
         if lo <= x <= hi:
             dram = label.startswith("DRAM")
             ax.axvline(x, color="#555555", linestyle=":" if dram else "--", linewidth=0.9, zorder=0)
@@ -291,16 +291,16 @@ def plot_throughput(rf: ResultFile, stem: Path, title: str) -> list[Path]:
 def plot_speedup(rf: ResultFile, stem: Path, title: str) -> list[Path]:
     """Two-Pass and online over each Three-Pass against N, one panel per ISA, with 1x, the
     paper's out-of-cache figure for the ISA and each crossover marked."""
-    pts = cmp.speedup_points(rf)
+    pts = summaries.speedup_points(rf)
     isas = [i for i in _isas(rf) if any(p.isa == i for p in pts)]
-    cross = {(c.algorithm, c.baseline, c.isa): c for c in cmp.crossovers(rf)}
+    cross = {(c.algorithm, c.baseline, c.isa): c for c in crossovers.crossovers(rf)}
     with _mpl():
         fig, axes = _figure(len(isas))
         handles: dict[str, Any] = {}
         for ax, isa in zip(axes, isas):
             ns = sorted({p.n for p in pts if p.isa == isa})
-            for alg in cmp.FAST_ALGORITHMS:
-                for base, style in zip(cmp.THREE_PASS, ("-", "--")):
+            for alg in summaries.FAST_ALGORITHMS:
+                for base, style in zip(summaries.THREE_PASS, ("-", "--")):
                     s = [p for p in pts if p.isa == isa and p.algorithm == alg and p.baseline == base]
                     if not s:
                         continue
@@ -311,7 +311,7 @@ def plot_speedup(rf: ResultFile, stem: Path, title: str) -> list[Path]:
                         ax.plot([c.n], [y], marker="*", markersize=13, color=algorithm_colour(alg), markeredgecolor="black",
                                 linestyle="none", label="crossover: faster from this N on", zorder=5)  # fmt: skip
             ax.axhline(1.0, color="black", linewidth=0.9, label="_1x")
-            paper = cmp.PAPER_SPEEDUP.get(isa)
+            paper = summaries.PAPER_SPEEDUP.get(isa)
             if paper:
                 ax.axhline(paper, color=_PAPER_COLOUR, linestyle="-.", linewidth=1.2, label=_paper_label(isa, paper))
             _n_axis(ax)
@@ -380,7 +380,7 @@ def plot_accuracy(rf: ResultFile, stem: Path, title: str) -> list[Path]:
 def _scaling_panels(rf: ResultFile) -> tuple[str | None, list[tuple[int, int]]]:
     """(ISA, [(n, rows), ...]) the scaling plot shows: the widest ISA with scaling data; every batch,
     and the largest single row (the one past the cache; smaller rows are in the tables)."""
-    rows_ = cmp.scaling_rows(rf.results)
+    rows_ = summaries.scaling_rows(rf.results)
     best = naming.best_isa(s.isa for s in rows_)
     if best is None:
         return None, []
@@ -400,7 +400,7 @@ def plot_scaling(rf: ResultFile, stem: Path, title: str) -> list[Path]:
     from matplotlib.ticker import FixedLocator, NullLocator
 
     isa, points = _scaling_panels(rf)
-    rows_ = [s for s in cmp.scaling_rows(rf.results) if s.isa == isa]
+    rows_ = [s for s in summaries.scaling_rows(rf.results) if s.isa == isa]
     with _mpl():
         fig, axes = _figure(len(points))
         handles: dict[str, Any] = {}
@@ -483,7 +483,7 @@ _ACROSS = {  # metric: (value of a record or None, y axis)
 
 
 def _shown_isa(rf: ResultFile, isa: str) -> str | None:
-    got = cmp.shown_isas(rf, isa if isa != "all" else "best")
+    got = cross_machine.shown_isas(rf, isa if isa != "all" else "best")
     return got[0] if got else None
 
 
@@ -541,21 +541,21 @@ def _collect_files(ax, store: dict[str, Any]) -> None:
 def plot_across_speedup(files: Sequence[ResultFile], labels: Sequence[str], stem: Path, title: str, isa: str = "best") -> list[Path]:
     """One panel per Three-Pass baseline; lines: each file's Two-Pass and online speedup over it."""
     shown = [_shown_isa(f, isa) for f in files]
-    pts = [[p for p in cmp.speedup_points(f) if p.isa == i] for f, i in zip(files, shown)]
-    bases = [b for b in cmp.THREE_PASS if any(p.baseline == b for ps in pts for p in ps)]
+    pts = [[p for p in summaries.speedup_points(f) if p.isa == i] for f, i in zip(files, shown)]
+    bases = [b for b in summaries.THREE_PASS if any(p.baseline == b for ps in pts for p in ps)]
     with _mpl():
         fig, axes = _figure(len(bases), height_one=4.0)
         handles: dict[str, Any] = {}
         for ax, base in zip(axes, bases):
             for k, (label, i, ps) in enumerate(zip(labels, shown, pts)):
                 style, marker = _FILE_STYLES[k % len(_FILE_STYLES)]
-                for alg in cmp.FAST_ALGORITHMS:
+                for alg in summaries.FAST_ALGORITHMS:
                     s = [p for p in ps if p.algorithm == alg and p.baseline == base]
                     if s:
                         ax.plot([p.n for p in s], [p.speedup for p in s], linestyle=style, marker=marker,
                                 color=algorithm_colour(alg), label=f"{alg}, {label} ({i})")  # fmt: skip
             ax.axhline(1.0, color="black", linewidth=0.9)
-            for isa_name, v in cmp.PAPER_SPEEDUP.items():
+            for isa_name, v in summaries.PAPER_SPEEDUP.items():
                 if isa_name in shown:
                     ax.axhline(v, color=_PAPER_COLOUR, linestyle="-." if isa_name == "avx512f" else (0, (3, 1, 1, 1, 1, 1)),
                                linewidth=1.2, label=_paper_label(isa_name, v))  # fmt: skip
@@ -730,7 +730,7 @@ def write_report(
     title: str = "softbench report",
     mode: str = "auto",
     isa: str = "best",
-    alpha: float = cmp.DEFAULT_ALPHA,
+    alpha: float = same_machine.DEFAULT_ALPHA,
     notes: Sequence[str] = (),
 ) -> ReportOutput:
     """Write the plots, `markdown_name` and (unless html_name is None) `html_name` into output_dir.
@@ -748,10 +748,10 @@ def write_report(
     except OSError as e:
         raise InputError(f"{plots}: cannot create the output folder ({e.strerror})") from None
 
-    labels = cmp.file_labels(files)
+    labels = machines.file_labels(files)
     all_notes: list[str] = list(notes)
     for f, label in zip(files, labels):
-        all_notes.extend(cmp.file_notes(f, label))
+        all_notes.extend(machines.file_notes(f, label))
     written: list[Path] = []
 
     def rel(p: Path) -> str:
@@ -774,22 +774,22 @@ def write_report(
     file_rows = []
     for f, label in zip(files, labels):
         link = Path(os.path.relpath(f.path.resolve(), out.resolve())).as_posix()
-        file_rows.append([label, link, cmp.machine_name(f.context), str(f.context.get("created", "unknown")), suite(f),
+        file_rows.append([label, link, machines.machine_name(f.context), str(f.context.get("created", "unknown")), suite(f),
                           str(len(f.results)), "yes" if f.complete else "no (stopped)", str(len(f.warnings)), str(len(f.failures))])  # fmt: skip
     blocks.append(_Heading(2, "Result files"))
     blocks.append(tb.Table("", ["label", "file", "machine", "created (UTC)", "suite", "points", "complete", "run warnings", "failed kernels"],
                            file_rows, list("lllllrlrr")))  # fmt: skip
 
     comparison = None
-    same_groups: list[cmp.SameMachineComparison] = []  # runs of one machine among several machines
+    same_groups: list[same_machine.SameMachineComparison] = []  # runs of one machine among several machines
     if len(files) >= 2:
         comparison = cmp.compare(files, mode=mode, alpha=alpha, isa=isa)
         # the comparison repeats the per-file notes; keep the ones only it knows
         all_notes.extend(n for n in comparison.notes if n not in all_notes)
         if comparison.kind == "cross-machine" and mode == "auto":
-            for group in cmp.machine_groups(files):
+            for group in machines.machine_groups(files):
                 if len(group) >= 2:
-                    sub = cmp.compare_same_machine([files[i] for i in group], alpha)
+                    sub = same_machine.compare_same_machine([files[i] for i in group], alpha)
                     same_groups.append(sub)
                     all_notes.extend(n for n in sub.notes if n not in all_notes)
 
@@ -799,7 +799,7 @@ def write_report(
     blocks.append(_Heading(2, "How to read this report"))
     blocks.append(_List(_HOW_TO_READ + (_HOW_TO_READ_THREADS if any(r.threads > 1 or r.rows > 1 for f in files for r in f.results) else [])))
     blocks.append(_Heading(2, "Machines"))
-    blocks.append(tb.context_table(cmp.context_table(files, labels), labels, title=""))
+    blocks.append(tb.context_table(machines.context_table(files, labels), labels, title=""))
 
     if comparison is not None:
         same = comparison.kind == "same-machine"
@@ -811,7 +811,7 @@ def write_report(
         for metric, what in (("throughput", "effective throughput"), ("efficiency", "roofline efficiency"), ("accuracy", "accuracy")):
             blocks.append(image(plot_across(files, labels, metric, stem.with_name(f"across-{metric}"), f"{what} across files, per algorithm", isa),
                                 f"{what} against N for every file, one panel per algorithm"))  # fmt: skip
-        if any(cmp.speedup_points(f) for f in files):
+        if any(summaries.speedup_points(f) for f in files):
             blocks.append(image(plot_across_speedup(files, labels, stem.with_name("across-speedup"), "speedup over Three-Pass across files", isa),
                                 "speedup of Two-Pass and online over each Three-Pass for every file"))  # fmt: skip
         if same:
@@ -828,7 +828,7 @@ def write_report(
         while slug in used:
             slug += "-"
         used.add(slug)
-        name = f"{label}: {cmp.machine_name(f.context)}"
+        name = f"{label}: {machines.machine_name(f.context)}"
         blocks.append(_Heading(2, name))
         if not f.results:
             blocks.append(_Para(f"{label} holds no measured points: no plots or tables for it."))
@@ -838,14 +838,14 @@ def write_report(
         blocks.append(image(plot_throughput(f, base.with_name(f"{slug}-throughput"), f"{name}\neffective throughput"),
                             f"{label}: effective GB/s against N per ISA, cache boundaries marked"))  # fmt: skip
         blocks.append(_Heading(3, "Speedup over Three-Pass"))
-        if cmp.speedup_points(f):
+        if summaries.speedup_points(f):
             blocks.append(image(plot_speedup(f, base.with_name(f"{slug}-speedup"), f"{name}\nspeedup over Three-Pass"),
                                 f"{label}: Two-Pass and online speedup over each Three-Pass against N"))  # fmt: skip
             blocks.append(tb.speedup_regime_table(f))
-            blocks.append(tb.crossover_table([(label, c) for c in cmp.crossovers(f)]))
+            blocks.append(tb.crossover_table([(label, c) for c in crossovers.crossovers(f)]))
         else:
             blocks.append(_Para("No speedup: the file lacks a Two-Pass or online point next to a Three-Pass point at the same N and ISA."))
-        if cmp.scaling_rows(f.results):
+        if summaries.scaling_rows(f.results):
             blocks.append(_Heading(3, "Threads"))
             blocks.append(image(plot_scaling(f, base.with_name(f"{slug}-scaling"), f"{name}\nthroughput against threads"),
                                 f"{label}: effective GB/s against threads, with each algorithm's memory floor"))  # fmt: skip
@@ -882,7 +882,7 @@ def write_report(
     return ReportOutput(md_path, html_path, [p for p in written if p.suffix in (".png", ".svg")], all_notes, comparison, written)
 
 
-def _same_machine_blocks(result: cmp.SameMachineComparison) -> list[Any]:
+def _same_machine_blocks(result: same_machine.SameMachineComparison) -> list[Any]:
     """Per later run: the geometric means, the significant changes, and every point folded."""
     blocks: list[Any] = [_Para(
         f"Later runs against {result.files[0]}: ratio of the medians (later / {result.files[0]}; above 1 is slower) and a "

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from softbench.analysis import compare as cmp
+from softbench.analysis import cross_machine, crossovers, same_machine, summaries
 from softbench.results import naming
 from softbench.results.files import ResultFile
 
@@ -84,7 +84,7 @@ def fmt_range(lo: int, hi: int) -> str:
 # compare, same machine
 
 
-def same_machine_tables(result: cmp.SameMachineComparison) -> list[Table]:
+def same_machine_tables(result: same_machine.SameMachineComparison) -> list[Table]:
     out = []
     for pair in result.pairs:
         rows = []
@@ -126,7 +126,7 @@ def context_table(rows: Sequence[tuple[str, list[str]]], labels: Sequence[str], 
     return Table(title=title, headers=["", *labels], rows=[[name, *values] for name, values in rows], align=["l"] * (len(labels) + 1))
 
 
-def cross_machine_tables(result: cmp.CrossMachineComparison) -> list[Table]:
+def cross_machine_tables(result: cross_machine.CrossMachineComparison) -> list[Table]:
     out = [context_table(result.context, result.files)]
     algs = []
     for row in result.rows:
@@ -170,7 +170,7 @@ def cross_machine_tables(result: cmp.CrossMachineComparison) -> list[Table]:
 # one file (report)
 
 
-def crossover_text(c: cmp.Crossover) -> str:
+def crossover_text(c: crossovers.Crossover) -> str:
     if c.status == "always":
         return f"faster at every N measured (from {fmt_n(c.n)})"
     if c.status == "never":
@@ -179,7 +179,7 @@ def crossover_text(c: cmp.Crossover) -> str:
     return f"{fmt_n(c.n)} (slower at {fmt_n(c.n_below)})"
 
 
-def crossover_table(items: Sequence[tuple[str, cmp.Crossover]], with_file: bool = False) -> Table:
+def crossover_table(items: Sequence[tuple[str, crossovers.Crossover]], with_file: bool = False) -> Table:
     rows = []
     for label, c in items:
         row = [c.isa, c.algorithm, c.baseline, crossover_text(c)]
@@ -196,7 +196,7 @@ def regime_table(rf: ResultFile) -> Table:
     rows = [
         [alg, isa, regime, fmt_range(c.n_min, c.n_max), str(c.points), fmt_ns(c.ns_per_element), fmt_gbps(c.gbps_effective),
          fmt_gbps(c.gbps_actual), fmt_pct(c.roofline_efficiency), fmt_err(c.max_rel_error)]
-        for alg, isa, regime, c in cmp.regime_summary(rf)
+        for alg, isa, regime, c in summaries.regime_summary(rf)
     ]  # fmt: skip
     return Table(
         title="per regime (medians over the regime's points)",
@@ -207,15 +207,15 @@ def regime_table(rf: ResultFile) -> Table:
 
 def speedup_regime_table(rf: ResultFile) -> Table:
     groups: dict[tuple[str, str, str, str], list[float]] = {}
-    for s in cmp.speedup_points(rf):
+    for s in summaries.speedup_points(rf):
         groups.setdefault((s.isa, s.algorithm, s.baseline, s.regime), []).append(s.speedup)
     keys = sorted(groups, key=lambda k: (naming.order_key(k[0], naming.ISA_ORDER), naming.order_key(k[1], naming.ALGORITHM_ORDER),
                                          naming.order_key(k[2], naming.ALGORITHM_ORDER), naming.order_key(k[3], naming.REGIME_ORDER)))  # fmt: skip
     rows = []
     for isa, alg, base, regime in keys:
         v = groups[(isa, alg, base, regime)]
-        paper = cmp.PAPER_SPEEDUP.get(isa) if alg == "two-pass" and regime == "DRAM" else None
-        rows.append([isa, alg, base, regime, str(len(v)), fmt_speedup(cmp.geomean_or_none(v)), fmt_speedup(min(v)), fmt_speedup(max(v)),
+        paper = summaries.PAPER_SPEEDUP.get(isa) if alg == "two-pass" and regime == "DRAM" else None
+        rows.append([isa, alg, base, regime, str(len(v)), fmt_speedup(summaries.geomean_or_none(v)), fmt_speedup(min(v)), fmt_speedup(max(v)),
                      fmt_speedup(paper) if paper else ""])  # fmt: skip
     return Table(
         title="speedup over Three-Pass per regime (Three-Pass time / this algorithm's time)",
@@ -241,7 +241,7 @@ def scaling_table(records) -> Table | None:
     """Throughput against threads: per point (a row of N, or a batch) and algorithm, effective GB/s
     and roofline efficiency at each thread count, the speedup of the most threads over one, and
     the share of a call the synchronisation takes. None when nothing has two thread counts."""
-    rows_ = cmp.scaling_rows(records)
+    rows_ = summaries.scaling_rows(records)
     if not rows_:
         return None
     counts = sorted({t for s in rows_ for t in s.by_threads})
@@ -268,7 +268,7 @@ def scaling_table(records) -> Table | None:
 
 def scaling_speedup_table(records) -> Table | None:
     """Two-Pass's and online's speedup over each Three-Pass at each thread count."""
-    sp = cmp.scaling_speedups(cmp.scaling_rows(records))
+    sp = summaries.scaling_speedups(summaries.scaling_rows(records))
     if not sp:
         return None
     counts = sorted({t for s in sp for t in s.by_threads})

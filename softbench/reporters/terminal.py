@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softbench.analysis.compare import Crossover
+from softbench.analysis.crossovers import Crossover
 from softbench.analysis.tuning import crossover_sentence, pair_crossovers
 from softbench.reporters.compare_terminal import print_table
 from softbench.reporters.tables import scaling_speedup_table, scaling_table
