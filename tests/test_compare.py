@@ -18,7 +18,7 @@ from softbench.analysis import same_machine
 from softbench.results import files as results
 from softbench.bench import stats
 from softbench.errors import InputError
-from softbench.results.files import Record, ResultFile
+from softbench.results.schema import Record, ResultFile
 
 FIX = Path(__file__).parent / "fixtures"
 A1, A2, B = FIX / "machine-a-run1.json", FIX / "machine-a-run2.json", FIX / "machine-b.json"

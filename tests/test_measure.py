@@ -13,6 +13,7 @@ from softbench.bridge import build
 from softbench.host import caches
 from softbench.bench import measure
 from softbench.results import files as results
+from softbench.results import schema
 
 LEVELS = [("L1", 32 * 1024), ("L2", 512 * 1024), ("L3", 32 * 1024 * 1024)]
 
@@ -99,7 +100,7 @@ def test_a_wrong_kernel_gets_no_figure():
     assert rec["regime"] == "L2" and rec["roofline_efficiency"] > 0
     assert rec["gbps_effective"] == pytest.approx(8 / rec["ns_per_element"])
     assert rec["gbps_actual"] == pytest.approx(12 / rec["ns_per_element"])
-    results.record_from_dict(rec)  # a valid record
+    schema.record_from_dict(rec)  # a valid record
 
 
 def sb(*args, env=None, timeout=600):

@@ -14,6 +14,7 @@ from softbench.host import isa, threads
 from softbench.host import caches
 from softbench.bench import measure, verify
 from softbench.results import files as results
+from softbench.results import schema
 from softbench.catalog import ISAS, algorithms
 
 ALGS = list(algorithms())
@@ -164,7 +165,7 @@ def test_measure_point_batch_with_threads_records_shape_threads_and_sync():
     )  # fmt: skip
     assert [r["algorithm"] for r in point.records] == ["two-pass"]
     assert point.failures and "row" in point.failures[0][1] and "4x1000" in point.failures[0][1]
-    rec = results.record_from_dict(point.records[0])
+    rec = schema.record_from_dict(point.records[0])
     assert rec.threads == 2 and rec.shape == [4, 1000] and rec.rows == 4 and rec.cols == 1000
     assert rec.sync_ns > 0 and rec.roofline_efficiency > 0 and rec.max_rel_error < 1e-5
     assert point.bandwidth[0]["threads"] == 2 and point.bandwidth[0]["shape"] == [4, 1000]
@@ -187,12 +188,12 @@ def test_shape_must_match_n_in_a_record():
            "bytes_per_element": {"read_x": 8, "read_y": 0, "write_y": 4, "total": 12, "with_rfo": 16},
            "samples_ns": [1.0], "calls_per_sample": 1, "ns_per_element": 1.0, "min_ns_per_element": 1.0,
            "gbps_effective": 8.0, "gbps_actual": 12.0, "roofline_efficiency": 0.5, "max_rel_error": 1e-7}  # fmt: skip
-    assert results.record_from_dict(dict(rec, shape=[3, 4])).rows == 3
-    assert results.record_from_dict(rec).shape is None and results.record_from_dict(rec).cols == 12
+    assert schema.record_from_dict(dict(rec, shape=[3, 4])).rows == 3
+    assert schema.record_from_dict(rec).shape is None and schema.record_from_dict(rec).cols == 12
     with pytest.raises(results.ResultFileError, match="shape"):
-        results.record_from_dict(dict(rec, shape=[5, 4]))
+        schema.record_from_dict(dict(rec, shape=[5, 4]))
     with pytest.raises(results.ResultFileError, match="shape"):
-        results.record_from_dict(dict(rec, shape=[12]))
+        schema.record_from_dict(dict(rec, shape=[12]))
 
 
 def sb(*args):

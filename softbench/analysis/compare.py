@@ -15,11 +15,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from softbench.analysis.cross_machine import compare_cross_machine, CrossMachineComparison
-from softbench.analysis.machines import check_files, all_same_machine
+from softbench.analysis.machines import all_same_machine, check_files
 from softbench.analysis.same_machine import compare_same_machine, DEFAULT_ALPHA, SameMachineComparison
 from softbench.errors import InputError, ResultFileError
 from softbench.results import files as results
-from softbench.results.files import ResultFile
+from softbench.results.schema import ResultFile
 
 __all__ = [
     "load_files",

@@ -22,8 +22,8 @@ from softbench.analysis.summaries import SpeedupPoint
 from softbench.analysis.summaries import geomean_or_none
 from softbench.analysis.summaries import regime_summary
 from softbench.analysis.summaries import speedup_points
-from softbench.results.files import ResultFile
 from softbench.results.naming import ALGORITHM_ORDER, best_isa, ISA_ORDER, order_key, REGIME_ORDER
+from softbench.results.schema import ResultFile
 
 
 @dataclass

@@ -12,9 +12,9 @@ from typing import Any, Sequence
 
 from softbench.analysis.points import point_key, point_text
 from softbench.errors import InputError
-from softbench.results.files import ResultFile
 from softbench.results.naming import ISA_ORDER, order_key
 from softbench.results.regimes import bytes_text, cache_sizes
+from softbench.results.schema import ResultFile
 
 
 _UNKNOWN = ("", "unknown", None)

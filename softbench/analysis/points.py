@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from softbench.results.files import Record, ResultFile
+from softbench.results.schema import Record, ResultFile
 
 
 def point_key(r: Record) -> tuple[str, str, int, int, str | None, int]:

@@ -13,12 +13,12 @@ from typing import Sequence
 import numpy as np
 
 from softbench.analysis.machines import check_files, file_labels, file_notes, machine_name, same_machine
-from softbench.analysis.points import index_points, point_text, per_element_samples
+from softbench.analysis.points import index_points, per_element_samples, point_text
 from softbench.analysis.summaries import geomean_or_none
 from softbench.bench import stats
 from softbench.errors import InputError
-from softbench.results.files import ResultFile
 from softbench.results.naming import ALGORITHM_ORDER, order_key, sort_key
+from softbench.results.schema import ResultFile
 
 
 DEFAULT_ALPHA = 0.05

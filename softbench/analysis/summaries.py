@@ -11,13 +11,13 @@ import numpy as np
 
 from softbench.analysis.points import index_points
 from softbench.bench import stats
-from softbench.results.files import Record, ResultFile
 from softbench.results.naming import ALGORITHM_ORDER
 from softbench.results.naming import ISA_ORDER
 from softbench.results.naming import REGIME_ORDER
 from softbench.results.naming import order_key
 from softbench.results.naming import record_series
 from softbench.results.naming import series_name
+from softbench.results.schema import Record, ResultFile
 
 
 THREE_PASS = ("three-pass-recompute", "three-pass-reload")

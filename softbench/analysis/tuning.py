@@ -20,14 +20,13 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import combinations
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from softbench.analysis import crossovers, machines
-from softbench.analysis.crossovers import Crossover
+from softbench.analysis import machines
+from softbench.analysis.crossovers import crossover_dicts, medians_by_isa, pair_crossovers
 from softbench.catalog import algorithms
 from softbench.errors import InputError
 from softbench.host import machine
@@ -45,76 +44,6 @@ DEFAULT_RULE = (
     f"{IN_CACHE_ALGORITHM} while input and output fit in the last-level cache (8·N bytes <= LLC; "
     f"8 MiB assumed when the OS does not say), {OUT_OF_CACHE_ALGORITHM} beyond"
 )
-
-
-# --- crossovers --------------------------------------------------------------------------------
-
-
-def _get(r: Any, key: str, default: Any = None) -> Any:
-    return r.get(key, default) if isinstance(r, Mapping) else getattr(r, key, default)
-
-
-def _algorithm_order() -> list[str]:
-    return list(algorithms())
-
-
-def medians_by_isa(records: Iterable[Any]) -> dict[str, dict[int, dict[str, float]]]:
-    """isa -> n -> algorithm -> ns/element (single rows, single-threaded, default variant only)."""
-    out: dict[str, dict[int, dict[str, float]]] = {}
-    for r in records:
-        if _get(r, "threads", 1) != 1 or _get(r, "variant") or (_get(r, "shape") or [1])[0] != 1:
-            continue
-        ns = _get(r, "ns_per_element")
-        if not isinstance(ns, (int, float)) or not math.isfinite(ns) or ns <= 0:
-            continue
-        out.setdefault(_get(r, "isa"), {}).setdefault(int(_get(r, "n")), {})[_get(r, "algorithm")] = float(ns)
-    return out
-
-
-def pair_crossovers(records: Iterable[Any]):
-    """crossovers.Crossover for every ISA and every pair of algorithms measured at common sizes."""
-    order = _algorithm_order()
-
-    def rank(a: str) -> tuple[int, str]:
-        return (order.index(a) if a in order else len(order), a)
-
-    out = []
-    table = medians_by_isa(records)
-    for isa_name in sorted(table):
-        by_n = table[isa_name]
-        algs = sorted({a for row in by_n.values() for a in row}, key=rank)
-        for a, b in combinations(algs, 2):
-            ns = sorted(n for n, row in by_n.items() if a in row and b in row)
-            if not ns:
-                continue
-            last = by_n[ns[-1]]
-            # orient the pair: `fast` is the one faster at the largest N (a tie keeps the order)
-            fast, slow = (b, a) if last[b] < last[a] else (a, b)
-            wins = [by_n[n][fast] < by_n[n][slow] for n in ns]
-            losing = [i for i, w in enumerate(wins) if not w]
-            won_at = [n for n, w in zip(ns, wins) if w]
-            if not losing:
-                c = Crossover(fast, slow, isa_name, "always", ns[0], None, won_at, ns)
-            elif losing[-1] == len(ns) - 1:
-                c = Crossover(fast, slow, isa_name, "never", None, None, won_at, ns)
-            else:
-                k = losing[-1]
-                c = Crossover(fast, slow, isa_name, "crosses", ns[k + 1], ns[k], won_at, ns)
-            out.append(c)
-    return out
-
-
-def crossover_dicts(crossovers) -> list[dict[str, Any]]:
-    return [asdict(c) for c in crossovers]
-
-
-def crossover_sentence(c) -> str:
-    """One line: "two-pass beats three-pass-reload from N = 3,000,000 on (slower at 1,000,000)"."""
-    if c.status == "always":
-        return f"{c.algorithm} beats {c.baseline} at every N measured ({c.n_measured[0]:,} .. {c.n_measured[-1]:,})"
-    if c.status == "never":
-        return f"{c.algorithm} ties {c.baseline} at the largest N ({c.n_measured[-1]:,})"
-    return f"{c.algorithm} beats {c.baseline} from N = {c.n:,} on (slower at {c.n_below:,})"
 
 
 # --- the tuning file ---------------------------------------------------------------------------

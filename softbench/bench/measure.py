@@ -28,7 +28,7 @@ from softbench.bench.verify import FLT_MIN, REL_TOLERANCE
 from softbench.bridge import build
 from softbench.catalog import algorithms
 from softbench.host import threads
-from softbench.host.caches import cache_levels, regime
+from softbench.host.caches import regime
 from softbench.host.threads import allowed_cpus
 from softbench.results.naming import kernel_label
 

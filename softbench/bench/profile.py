@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from softbench.bench import stats, suites
+from softbench.bench import sizes, stats
 from softbench.bench.measure import pin_to_one_cpu, reference_check, Timer
+from softbench.bench.passes import _ptrs, PassCall, PassTimer, PreparedPass, run_passes
 from softbench.bridge import build
 from softbench.catalog import check_algorithm
 from softbench.errors import InputError
@@ -38,61 +38,10 @@ from softbench.host.caches import cache_levels, l1d_bytes, regime
 from softbench.host.context import collect_full_context
 from softbench.results import files as results
 
+
 TOLERANCE_PCT = 10.0  # the sum of the passes should explain the kernel time within this
 BOUND_SLACK = 0.15  # a time within 15% of a floor is "at" that floor
 SPREAD_NOTE = 0.10  # IQR / median above this is reported
-
-
-@dataclass
-class PassCall:
-    """One pass and the state it starts from: what sb_time_pass_calls needs besides n, x, y."""
-
-    fn: Any  # sb_pass_fn
-    state: Any  # cffi sb_state * (copied by the harness before every call)
-
-
-class PassTimer(Timer):
-    """measure.Timer that also times a PassCall (one pass on a prepared state); kernels as before.
-    calibrate() is Timer's, so passes are calibrated by the same rule as everything else."""
-
-    def time(self, fn, n: int, x: np.ndarray, y: np.ndarray, calls: int) -> float:
-        if isinstance(fn, PassCall):
-            ffi = self.harness.ffi
-            return float(self.harness.lib.sb_time_pass_calls(
-                fn.fn, n, ffi.cast("const float *", x.ctypes.data), ffi.cast("float *", y.ctypes.data),
-                fn.state, calls, int(self.ftz_daz),
-            ))  # fmt: skip
-        return super().time(fn, n, x, y, calls)
-
-
-@dataclass
-class PreparedPass:
-    """A pass with the state and (for a pass that reads y) the y it starts from."""
-
-    p: Any  # build.Pass
-    call: PassCall
-    y_before: np.ndarray | None
-
-
-def _ptrs(ffi, x: np.ndarray, y: np.ndarray):
-    return ffi.cast("const float *", x.ctypes.data), ffi.cast("float *", y.ctypes.data)
-
-
-def run_passes(module, algorithm: str, x: np.ndarray, y: np.ndarray, nt: bool = False) -> list[PreparedPass]:
-    """Run the algorithm's passes in order on x into y (exactly what the kernel does; with nt, what
-    its non-temporal-store variant does) and return each pass with the state it started from.
-    y ends as the kernel's output."""
-    ffi = module.ffi
-    xp, yp = _ptrs(ffi, x, y)
-    st = ffi.new("sb_state *")
-    out = []
-    for p in module.passes[algorithm]:
-        fn = p.fn_nt if nt else p.fn
-        before = ffi.new("sb_state *")
-        before[0] = st[0]  # a copy of the struct
-        out.append(PreparedPass(p, PassCall(fn, before), y.copy() if p.read_y else None))
-        fn(x.size, xp, yp, st)
-    return out
 
 
 @dataclass
@@ -150,30 +99,13 @@ def l1_elements(l1d_bytes: int) -> int:
     return 1 << (n.bit_length() - 1)
 
 
-_LLC_RE = re.compile(r"^([0-9]+(?:\.[0-9]*)?)\s*[xX]\s*LLC$", re.IGNORECASE)
-
-
-def parse_profile_size(text: str, llc_bytes: int | None) -> int:
-    """A size as `run --sizes` takes it: 4096, 4Ki, 1e6, 2^26 or 4xLLC."""
-    t = str(text).strip()
-    m = re.fullmatch(r"2\s*\^\s*([0-9]+)", t)
-    if m:
-        return suites.parse_size(2 ** int(m.group(1)))
-    m = _LLC_RE.match(t)
-    if m:
-        if not llc_bytes:
-            raise InputError(f"size {t!r} is relative to the last-level cache, whose size this OS does not report; give a number of elements")
-        return suites.LLCMultiple(float(m.group(1))).elements(llc_bytes)
-    return suites.parse_size(t)
-
-
 def check_memory(n: int, available: int | None = None) -> None:
     """A size whose buffers cannot fit in the available memory is refused before allocating."""
     if available is None:
         import psutil
 
         available = int(psutil.virtual_memory().available)
-    need = suites.bytes_needed(n)
+    need = sizes.bytes_needed(n)
     if need > available:
         raise InputError(
             f"size N={n:,} needs {need:,} bytes ({need / 1e9:.2f} GB: input, output, the traffic twin's output "
@@ -422,9 +354,6 @@ def profile_many(algorithms: Sequence[str], isas: Sequence[str], sizes: Sequence
     for n in sizes:
         check_memory(n)
     return [profile_kernel(a, i, n, **kw) for i in resolved for a in algorithms for n in sizes]
-
-
-# --- recording profiles in a result file --------------------------------------------------
 
 
 def record(path, profiles: list[dict[str, Any]], isas: Sequence[str]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from softbench.bench import baselines as bl, measure, stats, suites, verify
+from softbench.bench import baselines as bl, measure, plan as host_plan, stats, suites, verify
 from softbench.bench.measure import pin_to_one_cpu, reliability_warnings, Timer
 from softbench.bridge import build
 from softbench.bridge.resolve import check_variant
@@ -73,11 +73,11 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
                                    repetitions=repetitions, min_time=min_time, seed=seed)  # fmt: skip
     status = isa_mod.host_status()
     runnable = [n for n, s in status.items() if s.runs]
-    selection = suites.resolve_isas(suite, runnable, strict=isas is not None)
+    selection = host_plan.resolve_isas(suite, runnable, strict=isas is not None)
     llc = last_level_cache_bytes(machine.collect_caches())
     available = psutil.virtual_memory().available
-    ns = suites.resolve_sizes(suite, llc, available, cap=sizes is None)
-    counts, over = suites.resolve_threads(suite, len(th.allowed_cpus()), strict=threads is not None)
+    ns = host_plan.resolve_sizes(suite, llc, available, cap=sizes is None)
+    counts, over = host_plan.resolve_threads(suite, len(th.allowed_cpus()), strict=threads is not None)
     return Plan(
         suite=suite,
         sizes=ns,
@@ -86,7 +86,7 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
         algorithms=list(suite.algorithms),
         stream_isa=isa_mod.best(),
         variants=_parse_variants(variants),
-        shapes=suites.resolve_shapes(suite, llc, available),
+        shapes=host_plan.resolve_shapes(suite, llc, available),
         threads=counts,
         skipped_threads=over,
         **_baselines(baselines),

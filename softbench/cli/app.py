@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from softbench.analysis.tuning import crossover_dicts, pair_crossovers
+from softbench.analysis.crossovers import crossover_dicts, pair_crossovers
 from softbench.bench import runner, verify
 from softbench.bridge import build
 from softbench.catalog import algorithms, check_algorithm, ISAS

@@ -11,6 +11,7 @@ import typer
 from softbench.analysis import tuning
 from softbench.bench import profile as prof_mod, runner
 from softbench.catalog import algorithms, check_algorithm
+from softbench.bench.sizes import resolve_size
 from softbench.errors import InputError
 from softbench.host import isa as isa_mod, machine
 from softbench.host.caches import last_level_cache_bytes
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
         if not min_time > 0:
             raise InputError(f"--min-time must be a positive number of seconds, got {min_time}")
         llc = last_level_cache_bytes(machine.collect_caches())
-        sizes = [prof_mod.parse_profile_size(s, llc) for s in (_split(size) or [DEFAULT_PROFILE_SIZE])]
+        sizes = [resolve_size(s, llc) for s in (_split(size) or [DEFAULT_PROFILE_SIZE])]
         for n in sizes:
             prof_mod.check_memory(n)
         if output is not None and output.exists() and output.is_dir():

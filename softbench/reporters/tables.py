@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from softbench.analysis import cross_machine, crossovers, same_machine, summaries
 from softbench.results import naming
-from softbench.results.files import ResultFile
+from softbench.results.schema import ResultFile
 
 
 @dataclass
@@ -177,6 +177,15 @@ def crossover_text(c: crossovers.Crossover) -> str:
         where = f"; faster only at {', '.join(fmt_n(n) for n in c.wins_at)}" if c.wins_at else ""
         return f"not faster at the largest N ({fmt_n(max(c.n_measured))}){where}"
     return f"{fmt_n(c.n)} (slower at {fmt_n(c.n_below)})"
+
+
+def crossover_sentence(c) -> str:
+    """One line: "two-pass beats three-pass-reload from N = 3,000,000 on (slower at 1,000,000)"."""
+    if c.status == "always":
+        return f"{c.algorithm} beats {c.baseline} at every N measured ({c.n_measured[0]:,} .. {c.n_measured[-1]:,})"
+    if c.status == "never":
+        return f"{c.algorithm} ties {c.baseline} at the largest N ({c.n_measured[-1]:,})"
+    return f"{c.algorithm} beats {c.baseline} from N = {c.n:,} on (slower at {c.n_below:,})"
 
 
 def crossover_table(items: Sequence[tuple[str, crossovers.Crossover]], with_file: bool = False) -> Table:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from softbench.analysis.crossovers import Crossover
-from softbench.analysis.tuning import crossover_sentence, pair_crossovers
+from softbench.analysis.crossovers import pair_crossovers
 from softbench.reporters.compare_terminal import print_table
-from softbench.reporters.tables import scaling_speedup_table, scaling_table
-from softbench.results.files import record_from_dict
+from softbench.reporters.tables import crossover_sentence, scaling_speedup_table, scaling_table
 from softbench.results.naming import series_name
+from softbench.results.schema import record_from_dict
 
 
 def _table(console, title: str | None = None):
