@@ -4,7 +4,7 @@ quick suite?
 
 In one run, at each size of the quick suite (resolved for this machine, as `softbench run` does),
 on the best ISA this host runs (or --isa), it times every algorithm and "auto" -- the kernel that
-``softbench.tuning.choose(N, isa)`` picks, i.e. what ``softbench.softmax(x, algorithm="auto")``
+``softbench.analysis.tuning.choose(N, isa)`` picks, i.e. what ``softbench.softmax(x, algorithm="auto")``
 runs for len(x) = N -- side by side: softbench's own timing path (``measure.Timer``: calibrated so
 one sample lasts >= --min-time, C loop through cffi), one warm-up, then --repetitions samples of
 every item in a shuffled order per repetition, so drift hits them all alike. "auto" is timed as

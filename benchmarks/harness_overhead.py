@@ -103,7 +103,7 @@ static __attribute__((noinline)) double time_calls(sb_softmax_fn fn, size_t n, c
     return end - start;
 }
 
-/* Same rule as softbench.measure.Timer.calibrate. */
+/* Same rule as softbench.bench.measure.Timer.calibrate. */
 static uint64_t calibrate(sb_softmax_fn fn, size_t n, const float *x, float *y, double target_ns) {
     uint64_t calls = 1;
     for (int i = 0; i < 40; i++) {
@@ -176,7 +176,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     /* Specs arrive grouped by size, each group in the round's shuffled order: per size, every
-       repetition times every kernel once, like softbench.measure.measure_point. */
+       repetition times every kernel once, like softbench.bench.measure.measure_point. */
     int start = 0;
     while (start < nspec) {
         int end = start;
