@@ -4,7 +4,7 @@ quick suite?
 
 In one run, at each size of the quick suite (resolved for this machine, as `softbench run` does),
 on the best ISA this host runs (or --isa), it times every algorithm and "auto" -- the kernel that
-``softbench.tuning.choose(N, isa)`` picks, i.e. what ``softbench.softmax(x, algorithm="auto")``
+``softbench.analysis.tuning.choose(N, isa)`` picks, i.e. what ``softbench.softmax(x, algorithm="auto")``
 runs for len(x) = N -- side by side: softbench's own timing path (``measure.Timer``: calibrated so
 one sample lasts >= --min-time, C loop through cffi), one warm-up, then --repetitions samples of
 every item in a shuffled order per repetition, so drift hits them all alike. "auto" is timed as
@@ -49,9 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the results as JSON (progress goes to stderr)")
     args = ap.parse_args(argv)
 
-    from softbench import build, isa, machine, runner, tuning
-    from softbench.kernels import algorithms
-    from softbench.measure import Timer, cache_levels, pin_to_one_cpu, reference_check, regime
+    from softbench.bridge import build
+    from softbench.host import isa, machine
+    from softbench.bench import runner
+    from softbench.analysis import tuning
+    from softbench.catalog import algorithms
+    from softbench.bench.measure import Timer, pin_to_one_cpu, reference_check
+    from softbench.host.caches import cache_levels, regime
 
     isa_name = isa.best() if args.isa in ("best", "auto") else isa.resolve(args.isa)
     plan = runner.make_plan(args.suite)
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cpu = pin_to_one_cpu()
     harness = build.load(build.HARNESS_ISA)
-    module = build.load(isa_name)
+    module = build.use_store_policy(build.load(isa_name))  # the stores softmax() uses at each size
     timer = Timer(harness, ftz_daz=bool(harness.lib.sb_ftz_daz_supported()))
     levels = cache_levels(machine.collect_caches())
     rng = np.random.default_rng(args.seed)

@@ -103,7 +103,7 @@ static __attribute__((noinline)) double time_calls(sb_softmax_fn fn, size_t n, c
     return end - start;
 }
 
-/* Same rule as softbench.measure.Timer.calibrate. */
+/* Same rule as softbench.bench.measure.Timer.calibrate. */
 static uint64_t calibrate(sb_softmax_fn fn, size_t n, const float *x, float *y, double target_ns) {
     uint64_t calls = 1;
     for (int i = 0; i < 40; i++) {
@@ -176,7 +176,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     /* Specs arrive grouped by size, each group in the round's shuffled order: per size, every
-       repetition times every kernel once, like softbench.measure.measure_point. */
+       repetition times every kernel once, like softbench.bench.measure.measure_point. */
     int start = 0;
     while (start < nspec) {
         int end = start;
@@ -207,7 +207,7 @@ def log(msg: str) -> None:
 
 
 def build_c_program(module, isa: str, workdir: Path) -> tuple[Path, list[str]]:
-    from softbench.kernels import native_dir
+    from softbench.catalog import native_dir
 
     source = native_dir() / "kernels" / f"{isa}.c"
     prog_c = workdir / "harness_c.c"
@@ -266,12 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    from softbench import build, isa as isa_mod, machine, stats
-    from softbench.kernels import algorithms
-    from softbench.measure import Timer, pin_to_one_cpu, reference_check
+    from softbench.bridge import build
+    from softbench.host import isa as isa_mod, machine
+    from softbench.bench import stats
+    from softbench.catalog import algorithms
+    from softbench.bench.measure import Timer, pin_to_one_cpu, reference_check
 
     isa = isa_mod.best()
-    module = build.load(isa)
+    module = build.use_store_policy(build.load(isa))  # the stores softmax() uses at each size
     harness = build.load(build.HARNESS_ISA)
     ftz_daz = bool(harness.lib.sb_ftz_daz_supported())
     cpu = pin_to_one_cpu()  # like `softbench run`; the C program inherits this affinity

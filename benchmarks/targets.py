@@ -39,7 +39,7 @@ def run_suite(out: Path) -> None:
 
 
 def table(path: Path) -> dict:
-    from softbench import results
+    from softbench.results import files as results
 
     doc = results.load(path)
     kernels = [r for r in doc.results if r.isa != "library" and not r.variant]

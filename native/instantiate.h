@@ -67,7 +67,7 @@ static const sb_stream_entry sb_streams[] = {
     {.name = "scale", .kernel = SB_FN(stream_scale), .read_bytes = 4, .write_bytes = 4},
 };
 
-/* The layout of the structs Python reads through cffi's declarations (softbench/build.py CDEF_*):
+/* The layout of the structs Python reads through cffi's declarations (softbench/bridge/build.py CDEF_*):
  * checked at load, so a declaration that drifted from sb_common.h fails loudly, not silently. */
 static const sb_abi_entry sb_abi[] = {
     SB_ABI_SIZE(sb_kernel_entry),

@@ -62,7 +62,7 @@ typedef struct {
     int read_bytes, write_bytes; /* per element, without RFO */
 } sb_stream_entry;
 
-/* One fact of a struct's layout that softbench/build.py checks at load against its cffi
+/* One fact of a struct's layout that softbench/bridge/build.py checks at load against its cffi
  * declarations: field "" is sizeof(type), any other field its offsetof. Every struct Python
  * restates has its size and each of its fields listed (instantiate.h, harness.c). */
 typedef struct {

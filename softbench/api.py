@@ -4,49 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from softbench.analysis import tuning
+from softbench.bridge import build
+from softbench.bridge.resolve import check_variant, kernel, VARIANTS
 from softbench.errors import InputError
-
-
-VARIANTS = ("temporal", "nt")  # forced store kinds; None: chosen by size (non-temporal past the LLC)
-
-
-def check_variant(variant: str | None) -> str | None:
-    if variant in (None, "", "auto"):
-        return None
-    if variant not in VARIANTS:
-        raise InputError(f"unknown variant {variant!r}; choose one of: auto, {', '.join(VARIANTS)}")
-    return variant
-
-
-_resolved: dict[tuple, tuple] = {}  # (algorithm, isa, variant) -> (fn, module): a call costs a lookup
-
-
-def kernel(algorithm: str, isa: str, variant: str | None = None):
-    """(cffi function pointer, module) for an algorithm on an ISA this host runs ("auto" allowed).
-
-    variant None picks normal or non-temporal output stores by size; "temporal"/"nt" force one."""
-    hit = _resolved.get((algorithm, isa, variant))
-    if hit is not None:
-        return hit
-    from softbench import build
-    from softbench import isa as isa_mod
-    from softbench.kernels import check_algorithm
-
-    check_algorithm(algorithm)
-    variant = check_variant(variant)
-    name = isa_mod.resolve(isa)
-    module = build.use_store_policy(build.load(name))  # normal or nt stores by size, as run uses
-    hit = (module.variants[(algorithm, variant)][0] if variant else module.kernels[algorithm]), module
-    _resolved[(algorithm, isa, variant)] = hit
-    return hit
+from softbench.host import isa as isa_mod, threads as th
 
 
 def auto_kernel(n: int, isa_name: str):
     """(cffi function pointer, algorithm) that algorithm="auto" runs for n elements on an ISA this
     host runs: the fastest measured for n by the last `softbench tune` on this machine, else the
     default rule (softbench.tuning.DEFAULT_RULE)."""
-    from softbench import build, tuning
-
     alg = tuning.choose(n, isa_name)
     return build.use_store_policy(build.load(isa_name)).kernels[alg], alg
 
@@ -91,9 +59,6 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
             raise ValueError("out is read-only")
     rows, cols = x.shape if x.ndim == 2 else (1, x.size)
     if algorithm == "auto":
-        from softbench import build
-        from softbench import isa as isa_mod
-
         name = isa_mod.resolve(isa)
         fn, alg = auto_kernel(cols, name)
         module = build.load(name)
@@ -121,8 +86,6 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
     elif rows == 1:
         fn(n, xp, yp)
     else:
-        from softbench import build
-
         build.load(build.HARNESS_ISA).lib.sb_batch(fn, rows, cols, xp, yp)
     return out
 
@@ -131,8 +94,6 @@ _works: dict[tuple, object] = {}  # (algorithm, isa, variant, store kind, fn) ->
 
 
 def _parallel(module, alg: str, variant: str | None, fn, threads: int, rows: int, cols: int, xp, yp) -> None:
-    from softbench import threads as th
-
     key = (alg, module.isa, variant, th.store_kind(module, variant, cols), fn)
     work = _works.get(key)
     if work is None:
@@ -151,4 +112,4 @@ def _check_array(label: str, a: np.ndarray) -> None:
         raise ValueError(f"{label} must be 4-byte aligned (address {a.ctypes.data:#x})")
 
 
-__all__ = ["softmax", "kernel", "InputError"]
+__all__ = ["softmax", "kernel", "check_variant", "VARIANTS", "InputError"]

@@ -16,6 +16,6 @@ def pytest_terminal_summary(terminalreporter):
     """One line at the end of every run: which ISAs ran, which were only compiled."""
     from isa_ledger import summary
 
-    from softbench.kernels import ISAS
+    from softbench.catalog import ISAS
 
     terminalreporter.write_line(summary(list(ISAS)))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import softbench
-from softbench import isa
+from softbench.host import isa
 from softbench.errors import InputError
-from softbench.kernels import ISAS, algorithms
+from softbench.catalog import ISAS, algorithms
 
 
 def ref(x):
@@ -84,7 +84,7 @@ def test_isa_the_host_lacks_is_refused_with_the_reason():
 
 
 def test_isa_decision_from_cpu_flags():
-    from softbench.isa import status_from_features
+    from softbench.host.isa import status_from_features
 
     x86_avx512_no_os = {"sse2": 1, "avx": 1, "fma": 1, "avx2": 1, "avx512f": 1, "os_avx": 1, "os_avx512": 0, "xcr0": 0x7}
     st = status_from_features(x86_avx512_no_os, "x86_64")

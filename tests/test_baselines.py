@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from softbench import baselines
+from softbench.bench import baselines
 from softbench.errors import InputError
-from softbench.verify import max_rel_error, reference
+from softbench.bench.verify import max_rel_error, reference
 
 NAMES = list(baselines.BASELINES)
 # Max relative error allowed at n <= 4097 (measured here: <= 2e-6 for all four). torch and

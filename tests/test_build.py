@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from softbench import build
+from softbench.bridge import build
 from softbench.errors import BuildError
 
 
@@ -38,7 +38,7 @@ def test_flags_change_the_key(fresh_cache, monkeypatch):
 
 def test_concurrent_runs_share_one_good_module(fresh_cache):
     code = (
-        "from softbench import build; import numpy as np; m = build.load('sse2');"
+        "from softbench.bridge import build; import numpy as np; m = build.load('sse2');"
         "x = np.ones(100, np.float32); y = np.empty_like(x);"
         "m.kernels['two-pass'](100, m.ffi.cast('float*', x.ctypes.data), m.ffi.cast('float*', y.ctypes.data));"
         "assert abs(y.sum() - 1) < 1e-5; print(m.compiled_now)"
@@ -175,7 +175,7 @@ def test_loading_a_module_sets_no_store_policy():
     until a caller applies the store policy, which is then this machine's (the LLC's size); a
     threshold a caller set is kept by it."""
     facts = _fresh_process(
-        "import json; from softbench import build; m = build.load('scalar'); t = lambda: getattr(m.lib, 'sb_nt_min_bytes__scalar');"
+        "import json; from softbench.bridge import build; m = build.load('scalar'); t = lambda: getattr(m.lib, 'sb_nt_min_bytes__scalar');"
         "a = [t(), m.nt_threshold]; build.use_store_policy(m); a += [t(), m.nt_threshold, build.nt_min_bytes()];"
         "build.set_nt_threshold(m, 4096); build.use_store_policy(m); a.append(t()); print(json.dumps(a))"
     )
@@ -194,7 +194,7 @@ def test_softmax_runs_with_the_machines_store_policy():
     """What users run (softbench.softmax, api.kernel) gets the threshold build.load used to set:
     the same kernel variants at the same sizes as before the policy left the loader."""
     threshold, policy = _fresh_process(
-        "import json; from softbench import api, build; _, m = api.kernel('two-pass', 'scalar');"
+        "import json; from softbench import api; from softbench.bridge import build; _, m = api.kernel('two-pass', 'scalar');"
         "print(json.dumps([getattr(m.lib, 'sb_nt_min_bytes__scalar'), build.nt_min_bytes()]))"
     )
     assert threshold == policy
@@ -217,8 +217,8 @@ def test_the_source_digest_names_the_sources(tmp_path, monkeypatch):
 def test_the_isa_table_is_read_from_isas_def(tmp_path, monkeypatch):
     """kernels.ISAS is native/isas.def, row for row and in its order; a row added there is an ISA
     (its flags for the build, its features for the detection) with no Python to change."""
-    from softbench import isa as isa_mod
-    from softbench import kernels
+    from softbench import catalog as kernels
+    from softbench.host import isa as isa_mod
 
     assert kernels.ISAS == kernels.read_isas()
     assert list(kernels.ISAS)[-1] == "scalar"  # best first: the portable fallback last

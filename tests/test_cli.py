@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from softbench import isa
+from softbench.host import isa
 
 
 def sb(*args, env=None, check=False):

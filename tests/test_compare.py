@@ -11,10 +11,14 @@ import pytest
 
 from tests.cli_runner import invoke
 
-from softbench import compare as cmp
-from softbench import results, stats
+from softbench.analysis import compare as cmp
+from softbench.analysis import crossovers
+from softbench.analysis import machines
+from softbench.analysis import same_machine
+from softbench.results import files as results
+from softbench.bench import stats
 from softbench.errors import InputError
-from softbench.results import Record, ResultFile
+from softbench.results.schema import Record, ResultFile
 
 FIX = Path(__file__).parent / "fixtures"
 A1, A2, B = FIX / "machine-a-run1.json", FIX / "machine-a-run2.json", FIX / "machine-b.json"
@@ -49,14 +53,14 @@ cli = invoke  # the real app, compare and report included
 
 def test_same_machine_rule():
     a1, a2, b = load(A1).context, load(A2).context, load(B).context
-    assert cmp.same_machine(a1, a2) and not cmp.same_machine(a1, b)
+    assert machines.same_machine(a1, a2) and not machines.same_machine(a1, b)
     # hostname from context.os when the top level has none
     ctx = {"cpu": {"model_name": "X"}, "os": {"hostname": "h"}}
-    assert cmp.hostname(ctx) == "h" and cmp.same_machine(ctx, {"cpu": {"model_name": "X"}, "hostname": "h"})
+    assert machines.hostname(ctx) == "h" and machines.same_machine(ctx, {"cpu": {"model_name": "X"}, "hostname": "h"})
     # unknown CPU or hostname never counts as the same machine
-    assert not cmp.same_machine({"cpu": {"model_name": "unknown"}, "hostname": "h"}, {"cpu": {"model_name": "unknown"}, "hostname": "h"})
-    assert not cmp.same_machine({"cpu": {"model_name": "X"}}, {"cpu": {"model_name": "X"}})
-    assert not cmp.same_machine({"cpu": {"model_name": "X"}, "hostname": "h"}, {"cpu": {"model_name": "Y"}, "hostname": "h"})
+    assert not machines.same_machine({"cpu": {"model_name": "unknown"}, "hostname": "h"}, {"cpu": {"model_name": "unknown"}, "hostname": "h"})
+    assert not machines.same_machine({"cpu": {"model_name": "X"}}, {"cpu": {"model_name": "X"}})
+    assert not machines.same_machine({"cpu": {"model_name": "X"}, "hostname": "h"}, {"cpu": {"model_name": "Y"}, "hostname": "h"})
 
 
 def test_auto_mode_picks_by_machine(same, cross):
@@ -118,9 +122,9 @@ def test_geometric_mean_per_algorithm(same):
 
 
 def test_fail_above_threshold(same):
-    assert len(cmp.regressions(same, 5.0)) == 9
-    assert all(p.algorithm == "two-pass" and p.isa == "avx2" for _, p in cmp.regressions(same, 9.5))
-    assert cmp.regressions(same, 10.5) == []
+    assert len(same_machine.regressions(same, 5.0)) == 9
+    assert all(p.algorithm == "two-pass" and p.isa == "avx2" for _, p in same_machine.regressions(same, 9.5))
+    assert same_machine.regressions(same, 10.5) == []
 
 
 def test_too_few_samples_are_untested_and_warned():
@@ -133,8 +137,8 @@ def test_too_few_samples_are_untested_and_warned():
     assert len(pair.only_in_baseline) == 60 and not pair.only_in_candidate
     assert any("60 points only in machine-a-run1" in n for n in r.notes)
     # an untested point never counts as a regression, but is reported when above the threshold
-    assert cmp.regressions(r, 0.0) == []
-    assert {id(p) for _, p in cmp.untestable_above(r, 0.0)} == {id(p) for p in pair.points if p.ratio > 1.0}
+    assert same_machine.regressions(r, 0.0) == []
+    assert {id(p) for _, p in same_machine.untestable_above(r, 0.0)} == {id(p) for p in pair.points if p.ratio > 1.0}
 
 
 def test_notes_name_synthetic_incomplete_and_failed_runs(tmp_path):
@@ -142,7 +146,7 @@ def test_notes_name_synthetic_incomplete_and_failed_runs(tmp_path):
     rf.complete = False
     rf.in_progress = "two-pass/avx2 n=4096"
     rf.failures = [{"kernel": "online/avx2", "message": "wrong output at n=64"}]
-    notes = cmp.file_notes(rf, "x")
+    notes = machines.file_notes(rf, "x")
     assert any("synthetic" in n for n in notes)
     assert any("did not finish" in n and "two-pass/avx2 n=4096" in n for n in notes)
     assert any("online/avx2 failed" in n for n in notes)
@@ -221,7 +225,7 @@ def _crossover(two_pass_times, base=1.0):
         n = 1024 << k
         recs += [_rec("three-pass-reload", n, base), _rec("two-pass", n, t)]
     rf = ResultFile(path=Path("x.json"), context={}, results=recs)
-    (c,) = cmp.crossovers(rf)
+    (c,) = crossovers.crossovers(rf)
     return c
 
 

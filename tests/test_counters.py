@@ -8,7 +8,8 @@ import platform
 import numpy as np
 import pytest
 
-from softbench import build, counters, isa
+from softbench.bridge import build
+from softbench.host import counters, isa
 
 
 def test_explain_failure_is_one_line_and_says_why():
@@ -102,7 +103,7 @@ def test_real_counts_when_a_pmu_is_there():
         counters.open_group().close()
     except counters.CountersUnavailable as exc:
         pytest.skip(f"no hardware counters on this machine: {exc}")
-    from softbench import profile
+    from softbench.bench import profile
 
     p = profile.profile_kernel("three-pass-reload", isa.best(), 1 << 12, repetitions=3, min_time=0.002, pin=False)
     c = p["counters"]

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 import isa_ledger
-from softbench import build, isa, verify
-from softbench.kernels import algorithms
+from softbench.bridge import build
+from softbench.host import isa
+from softbench.bench import verify
+from softbench.catalog import algorithms
 
 KERNELS = [(a, i) for i in isa.runnable() for a in algorithms()]
 IDS = [f"{a}-{i}" for a, i in KERNELS]

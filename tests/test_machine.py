@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from softbench import __version__, machine
-from softbench.machine import (
+from softbench.version import __version__
+from softbench.host import machine
+from softbench.host.caches import last_level_cache_bytes
+from softbench.host.machine import (
     UNKNOWN,
     collect_caches,
     collect_context,
@@ -18,7 +20,6 @@ from softbench.machine import (
     collect_os,
     collect_power,
     collect_virtualization,
-    last_level_cache_bytes,
     parse_cpu_list,
 )
 

@@ -9,7 +9,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from softbench import build, measure, results
+from softbench.bridge import build
+from softbench.host import caches
+from softbench.bench import measure
+from softbench.results import files as results
+from softbench.results import schema
 
 LEVELS = [("L1", 32 * 1024), ("L2", 512 * 1024), ("L3", 32 * 1024 * 1024)]
 
@@ -29,22 +33,22 @@ LEVELS = [("L1", 32 * 1024), ("L2", 512 * 1024), ("L3", 32 * 1024 * 1024)]
     ],
 )
 def test_regime_by_working_set_and_stream_rule(n, expected):
-    assert measure.regime(n, LEVELS) == expected
+    assert caches.regime(n, LEVELS) == expected
 
 
 def test_regime_unknown_without_caches():
-    assert measure.regime(1000, []) == "unknown"
+    assert caches.regime(1000, []) == "unknown"
 
 
 def test_cache_levels_from_probe():
-    caches = [
+    probed = [
         {"level": 1, "type": "Data", "size_bytes": 32768},
         {"level": 1, "type": "Instruction", "size_bytes": 32768},
         {"level": 2, "type": "Unified", "size_bytes": 524288},
         {"level": 3, "type": "Unified", "size_bytes": "unknown"},
     ]
-    assert measure.cache_levels(caches) == [("L1", 32768), ("L2", 524288)]
-    assert measure.cache_levels("unknown") == []
+    assert caches.cache_levels(probed) == [("L1", 32768), ("L2", 524288)]
+    assert caches.cache_levels("unknown") == []
 
 
 def _buffers(n):
@@ -96,7 +100,7 @@ def test_a_wrong_kernel_gets_no_figure():
     assert rec["regime"] == "L2" and rec["roofline_efficiency"] > 0
     assert rec["gbps_effective"] == pytest.approx(8 / rec["ns_per_element"])
     assert rec["gbps_actual"] == pytest.approx(12 / rec["ns_per_element"])
-    results.record_from_dict(rec)  # a valid record
+    schema.record_from_dict(rec)  # a valid record
 
 
 def sb(*args, env=None, timeout=600):
@@ -172,7 +176,7 @@ def test_malformed_suite_names_file_and_key(tmp_path):
 
 
 def test_interrupted_run_keeps_finished_points(tmp_path, monkeypatch):
-    from softbench import runner
+    from softbench.bench import runner
     from softbench.errors import SoftbenchError
 
     real = measure.measure_point
@@ -198,7 +202,8 @@ def test_interrupted_run_keeps_finished_points(tmp_path, monkeypatch):
 CRASH = textwrap.dedent(
     """
     import ctypes, sys
-    from softbench import build, runner, verify
+    from softbench.bridge import build
+    from softbench.bench import runner, verify
     mod = build.load("scalar")
     real = mod.kernels["online"]
 
@@ -268,7 +273,7 @@ def test_twins_do_their_passes_work(alg):
     """A twin is the memory floor only if it moves what its kernel moves: every twin reads all of x
     and writes every y, as y = c * x for one constant c (its trivial arithmetic). A twin that
     skipped a pass or a store would be faster and inflate every efficiency figure."""
-    from softbench import isa
+    from softbench.host import isa
 
     mod = build.load(isa.best())
     for variant in (None, "temporal", "nt"):

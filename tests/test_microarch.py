@@ -3,7 +3,8 @@ archspec only knows a generic level; and the machine labels report and compare p
 
 import pytest
 
-from softbench import compare, microarch
+from softbench.analysis import machines as compare
+from softbench.host import microarch
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def test_every_native_source_and_suite_is_package_data():
 
 def test_traffic_table_matches_the_design_model():
     """measurement.md's table: total and with-RFO bytes per element for each algorithm."""
-    from softbench.kernels import algorithms
+    from softbench.catalog import algorithms
 
     expected = {"three-pass-recompute": (16, 20), "three-pass-reload": (20, 24), "two-pass": (12, 16), "online": (12, 16)}
     got = {name: (a.bytes_total, a.bytes_with_rfo) for name, a in algorithms().items()}
@@ -43,8 +43,9 @@ def test_traffic_table_matches_the_design_model():
 def test_each_algorithms_passes_add_up_to_its_declared_traffic():
     """The per-pass bytes (SB_PASSES_<algorithm>, beside each template) and the algorithm's row
     in kernels.def are two declarations of one model: they must agree, on every ISA built here."""
-    from softbench import build, isa
-    from softbench.kernels import algorithms
+    from softbench.bridge import build
+    from softbench.host import isa
+    from softbench.catalog import algorithms
 
     for name in isa.runnable():
         passes = build.load(name).passes
@@ -59,8 +60,9 @@ def test_each_algorithms_passes_add_up_to_its_declared_traffic():
 def test_the_python_isa_table_matches_the_compiled_vector_width():
     """kernels.ISAS declares each ISA's lanes for listing without compiling; the module says what
     was compiled (SB_W): the two must agree."""
-    from softbench import build, isa
-    from softbench.kernels import ISAS
+    from softbench.bridge import build
+    from softbench.host import isa
+    from softbench.catalog import ISAS
 
     for name in isa.runnable():
         assert ISAS[name].lanes == int(getattr(build.load(name).lib, f"sb_lanes__{name}"))

@@ -9,9 +9,14 @@ import sys
 import numpy as np
 import pytest
 
-from softbench import build, isa, profile, results
+from softbench.bridge import build
+from softbench.host import isa
+from softbench.bench import sizes
+from softbench.bench import profile
+from softbench.bench import passes
+from softbench.results import files as results
 from softbench.errors import InputError
-from softbench.kernels import algorithms
+from softbench.catalog import algorithms
 
 ALGS = list(algorithms())
 BEST = isa.best()
@@ -32,7 +37,7 @@ def test_passes_in_order_reproduce_the_kernel_exactly(alg, isa_name):
         x = (rng.standard_normal(n) * 4).astype(np.float32)
         y_kernel, y_passes = np.zeros(n, np.float32), np.zeros(n, np.float32)
         module.kernels[alg](n, ffi.cast("const float *", x.ctypes.data), ffi.cast("float *", y_kernel.ctypes.data))
-        prepared = profile.run_passes(module, alg, x, y_passes)
+        prepared = passes.run_passes(module, alg, x, y_passes)
         np.testing.assert_array_equal(y_passes, y_kernel)
         assert [pp.p.name for pp in prepared] == [p.name for p in module.passes[alg]]
         # a pass that reads y starts from the y the previous pass left
@@ -45,10 +50,10 @@ def test_timing_one_pass_leaves_its_state_input_untouched():
     module = build.load(BEST)
     x = (np.random.default_rng(0).standard_normal(5000) * 4).astype(np.float32)
     y = np.zeros_like(x)
-    prepared = profile.run_passes(module, "three-pass-recompute", x, y)
+    prepared = passes.run_passes(module, "three-pass-recompute", x, y)
     sumexp = prepared[1]
     before = (sumexp.call.state.max, sumexp.call.state.sum)
-    timer = profile.PassTimer(build.load(build.HARNESS_ISA))
+    timer = passes.PassTimer(build.load(build.HARNESS_ISA))
     assert timer.time(sumexp.call, x.size, x, y, 3) > 0
     assert (sumexp.call.state.max, sumexp.call.state.sum) == before
     assert sumexp.call.state.max == x.max()
@@ -116,11 +121,11 @@ def test_sizes_and_l1():
     assert profile.l1_elements(32 * 1024) == 2048
     assert profile.l1_elements(48 * 1024) == 2048  # largest power of two with 8N <= 24 KiB
     assert profile.l1_size("unknown")[0] == 32 * 1024
-    assert profile.parse_profile_size("2^26", None) == 1 << 26
-    assert profile.parse_profile_size("16Ki", None) == 16384
-    assert profile.parse_profile_size("4xLLC", 32 << 20) == 32 << 20
+    assert sizes.resolve_size("2^26", None) == 1 << 26
+    assert sizes.resolve_size("16Ki", None) == 16384
+    assert sizes.resolve_size("4xLLC", 32 << 20) == 32 << 20
     with pytest.raises(InputError, match="last-level cache"):
-        profile.parse_profile_size("4xLLC", None)
+        sizes.resolve_size("4xLLC", None)
     with pytest.raises(InputError, match="needs"):
         profile.check_memory(1 << 30, available=1 << 30)
 
@@ -227,6 +232,6 @@ def test_past_the_llc_the_breakdown_is_of_the_non_temporal_kernel():
     mod = build.load(BEST)
     x = np.random.default_rng(1).standard_normal(5000).astype(np.float32)
     y_passes, y_kernel = np.zeros_like(x), np.zeros_like(x)
-    profile.run_passes(mod, "two-pass", x, y_passes, nt=True)
+    passes.run_passes(mod, "two-pass", x, y_passes, nt=True)
     mod.variants[("two-pass", "nt")][0](x.size, mod.ffi.cast("const float *", x.ctypes.data), mod.ffi.cast("float *", y_kernel.ctypes.data))
     np.testing.assert_array_equal(y_passes, y_kernel)

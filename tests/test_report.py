@@ -15,8 +15,9 @@ import pytest
 
 from tests.cli_runner import invoke
 
-from softbench import compare as cmp
-from softbench import report, results
+from softbench.analysis import compare as cmp
+from softbench.reporters import report
+from softbench.results import files as results
 from softbench.errors import InputError
 
 FIX = Path(__file__).parent / "fixtures"

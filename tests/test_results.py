@@ -5,9 +5,11 @@ import os
 import numpy as np
 import pytest
 
-from softbench import results
+from softbench.results import files as results
+from softbench.results import schema
 from softbench.errors import InputError, ResultFileError
-from softbench.results import Record, ResultWriter
+from softbench.results.schema import Record
+from softbench.results.files import ResultWriter
 
 CONTEXT = {"hostname": "box", "created": "2024-05-06T07:08:09Z", "tool_version": "0.1.0"}
 
@@ -53,7 +55,7 @@ def test_round_trip(tmp_path):
     assert rf.failures == [
         {"kernel": "online/avx512f", "message": "max relative error 0.5 > 1e-5", "n": 3000}
     ]
-    assert rf.schema_version == results.SCHEMA_VERSION and rf.path == path
+    assert rf.schema_version == schema.SCHEMA_VERSION and rf.path == path
     doc = on_disk(path)
     assert doc["tool"] == "softbench" and doc["schema_version"] == 1
     # Optional fields appear only when known.
@@ -139,15 +141,15 @@ def test_record_from_dict_names_file_index_and_field():
     d = make_record().to_dict()
     del d["samples_ns"]
     with pytest.raises(ResultFileError, match=r"x\.json: record 3 has no field 'samples_ns'"):
-        results.record_from_dict(d, "x.json", 3)
+        schema.record_from_dict(d, "x.json", 3)
     d = make_record().to_dict()
     d["n"] = "1000"
     with pytest.raises(ResultFileError, match=r"x\.json: record 0 field 'n' must be an integer"):
-        results.record_from_dict(d, "x.json", 0)
+        schema.record_from_dict(d, "x.json", 0)
     d = make_record().to_dict()
     d["bytes_per_element"] = {"total": 12}
     with pytest.raises(ResultFileError, match="bytes_per_element"):
-        results.record_from_dict(d, "x.json", 0)
+        schema.record_from_dict(d, "x.json", 0)
 
 
 def write(path, doc):

@@ -8,7 +8,8 @@ import pytest
 import subprocess
 import sys
 
-from softbench import results, suites
+from softbench.results import files as results
+from softbench.bench import suites
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 FILES = sorted(RESULTS.glob("*.json"))

@@ -3,9 +3,12 @@ from pathlib import Path
 import pytest
 
 import softbench
-from softbench import suites
+from softbench.bench import suites
+from softbench.bench import plan
+from softbench.bench import sizes
 from softbench.errors import InputError
-from softbench.suites import LLCMultiple, Suite, Sweep
+from softbench.bench.sizes import LLCMultiple, Sweep
+from softbench.bench.suites import Suite
 
 LLC = 32 * 2**20
 PLENTY = 256 * 2**30
@@ -17,24 +20,31 @@ PLENTY = 256 * 2**30
         ("4096", 4096), (4096, 4096), ("4Ki", 4096), ("4 Ki", 4096), ("1Mi", 2**20),
         ("2Gi", 2 * 2**30), ("4K", 4000), ("4k", 4000), ("3M", 3_000_000), ("1G", 10**9),
         ("1e6", 10**6), ("1E3", 1000), (1e6, 10**6), ("2.5Ki", 2560), ("1.5K", 1500),
-        ("1_000", 1000), (" 12 ", 12), ("3e7", 30_000_000),
+        ("1_000", 1000), (" 12 ", 12), ("3e7", 30_000_000), ("2^26", 2**26), ("2 ^ 10", 1024),
     ],
 )  # fmt: skip
 def test_parse_size(text, n):
-    assert suites.parse_size(text) == n
+    assert sizes.parse_size(text) == n
 
 
 @pytest.mark.parametrize(
     "text", ["0", "-5", "1.5", "0.0001K", "1e-3", "", "abc", "4KB", "4Kib", "1 000", True, 2.5, 0, -1,
-             float("nan"), float("inf"), None, "1e99"]
+             float("nan"), float("inf"), None, "1e99", "2^49", "2^99999", "3^4"]
 )  # fmt: skip
 def test_parse_size_rejects(text):
     with pytest.raises(InputError) as e:
-        suites.parse_size(text)
+        sizes.parse_size(text)
     msg = str(e.value)
     assert "\n" not in msg
     if isinstance(text, str) and text:
         assert text in msg  # names the text
+
+
+def test_run_and_profile_take_one_size_grammar():
+    """`run --sizes` reads sizes as a suite does; `profile -n` resolves them the same way."""
+    s = suites.apply_overrides(suites.load_suite("quick"), sizes="2^12,4Ki,1e3")
+    assert s.sizes == (4096, 4096, 1000)
+    assert [sizes.resolve_size(t, None) for t in ("2^12", "4Ki", "1e3")] == [4096, 4096, 1000]
 
 
 @pytest.mark.parametrize("name", ["quick", "paper", "full"])
@@ -43,7 +53,7 @@ def test_builtin_suites_load_and_resolve(name):
     assert s.name == name and s.description
     assert s.algorithms == suites.ALGORITHMS
     assert s.repetitions >= 5
-    ns = suites.resolve_sizes(s, LLC, PLENTY)
+    ns = plan.resolve_sizes(s, LLC, PLENTY)
     assert ns == sorted(set(ns))
     # Past the STREAM bound: the input alone of the last point is >= 4x the LLC ...
     assert 4 * ns[-1] >= 4 * LLC
@@ -55,63 +65,63 @@ def test_builtin_suites_load_and_resolve(name):
 def test_quick_suite_is_small():
     s = suites.load_suite("quick")
     assert s.isas == ("best", "scalar") and s.repetitions == 5 and s.min_time == 0.01
-    assert 8 <= len(suites.resolve_sizes(s, LLC, PLENTY)) <= 10
-    assert suites.resolve_sizes(s, LLC, PLENTY)[0] == 4096
+    assert 8 <= len(plan.resolve_sizes(s, LLC, PLENTY)) <= 10
+    assert plan.resolve_sizes(s, LLC, PLENTY)[0] == 4096
 
 
 def test_paper_suite_sizes_and_isas():
     s = suites.load_suite("paper")
-    ns = suites.resolve_sizes(s, LLC, PLENTY)
+    ns = plan.resolve_sizes(s, LLC, PLENTY)
     assert ns[:5] == [1000, 3000, 10_000, 30_000, 100_000]
     assert ns[-1] == 100_000_000  # 3e7 * 4 B < 4 * 32 MiB, so the sweep goes on to 1e8
-    sel = suites.resolve_isas(s, ["scalar", "sse2", "avx2"])
+    sel = plan.resolve_isas(s, ["scalar", "sse2", "avx2"])
     assert sel.isas == ("avx2",) and sel.skipped == ("avx512f",)
     with pytest.raises(InputError, match="none of the suite's ISAs"):
-        suites.resolve_isas(s, ["scalar", "neon"])
+        plan.resolve_isas(s, ["scalar", "neon"])
     assert s.repetitions == 9
 
 
 def test_models_and_rowlength_suites_are_batches_on_threads():
     m = suites.load_suite("models")
-    shapes = suites.resolve_shapes(m, LLC, PLENTY)
+    shapes = plan.resolve_shapes(m, LLC, PLENTY)
     assert (6144, 512) in shapes and (512, 128256) in shapes and all(r > 1 for r, _ in shapes)
-    assert suites.resolve_sizes(m, LLC, PLENTY) == [4 * LLC // 4]  # one row past 4x LLC
-    assert suites.resolve_threads(m, 16) == ([1, 2, 4, 8, 16], [])
-    assert suites.resolve_threads(m, 2) == ([1, 2], [4, 8, 16])  # skipped where there are fewer CPUs
+    assert plan.resolve_sizes(m, LLC, PLENTY) == [4 * LLC // 4]  # one row past 4x LLC
+    assert plan.resolve_threads(m, 16) == ([1, 2, 4, 8, 16], [])
+    assert plan.resolve_threads(m, 2) == ([1, 2], [4, 8, 16])  # skipped where there are fewer CPUs
     r = suites.load_suite("rowlength")
-    shapes = suites.resolve_shapes(r, LLC, PLENTY)
+    shapes = plan.resolve_shapes(r, LLC, PLENTY)
     assert len({a * b for a, b in shapes}) == 1 and len(shapes) >= 5  # one total size
     assert suites.load_suite("paper").threads == (1, "all")
     with pytest.raises(InputError, match="shape 512x128256 needs"):
-        suites.resolve_shapes(m, LLC, 10**9)
+        plan.resolve_shapes(m, LLC, 10**9)
 
 
 def test_threads_and_shape_overrides():
     s = suites.apply_overrides(suites.load_suite("models"), threads="1,2,all", shapes="8x8,1x4xLLC")
     assert s.threads == (1, 2, "all") and s.sizes == ()  # --shape alone replaces the suite's sizes too
-    assert suites.resolve_shapes(s, LLC, PLENTY) == [(8, 8), (1, LLC)]
-    assert suites.resolve_threads(s, 4) == ([1, 2, 4], [])
+    assert plan.resolve_shapes(s, LLC, PLENTY) == [(8, 8), (1, LLC)]
+    assert plan.resolve_threads(s, 4) == ([1, 2, 4], [])
     with pytest.raises(InputError, match="3 threads need 3 CPUs"):
-        suites.resolve_threads(suites.apply_overrides(s, threads="3"), 2, strict=True)
+        plan.resolve_threads(suites.apply_overrides(s, threads="3"), 2, strict=True)
     q = suites.apply_overrides(suites.load_suite("models"), sizes="1Ki")
     assert q.shapes == () and q.sizes == (1024,)
-    assert suites.parse_shape("4Kix8Ki") == suites.Shape(4096, 8192)
+    assert sizes.parse_shape("4Kix8Ki") == sizes.Shape(4096, 8192)
 
 
 def test_full_suite_isas_all():
     s = suites.load_suite("full")
     assert s.isas == ("all",) and s.repetitions == 9
-    sel = suites.resolve_isas(s, ["sse2", "avx2", "avx512f"])
+    sel = plan.resolve_isas(s, ["sse2", "avx2", "avx512f"])
     assert sel.isas == ("scalar", "sse2", "avx2", "avx512f")
 
 
 def test_resolve_isas_best_and_strict():
     s = Suite(name="t", sizes=(1000,), isas=("best", "scalar", "avx512f"))
-    assert suites.resolve_isas(s, ["sse2", "avx2"]).isas == ("avx2", "scalar")
-    assert suites.resolve_isas(s, ["neon"]).isas == ("neon", "scalar")
+    assert plan.resolve_isas(s, ["sse2", "avx2"]).isas == ("avx2", "scalar")
+    assert plan.resolve_isas(s, ["neon"]).isas == ("neon", "scalar")
     with pytest.raises(InputError, match="avx512f"):
-        suites.resolve_isas(s, ["sse2"], strict=True)
-    assert suites.best_isa([]) == "scalar"
+        plan.resolve_isas(s, ["sse2"], strict=True)
+    assert plan.best_isa([]) == "scalar"
 
 
 def test_suites_dir_finds_the_repository_folder():
@@ -134,24 +144,24 @@ def test_load_by_path_and_defaults(tmp_path):
     assert s.repetitions == 5 and s.min_time == 0.01 and s.warmup == 1 and s.seed == 0
     assert s.threads == (1,)
     assert s.sizes == (1000, 4096, 1_000_000, LLCMultiple(4.0), 1000)
-    assert suites.resolve_sizes(s, LLC, PLENTY) == [1000, 4096, 1_000_000, LLC // 4 * 4]
+    assert plan.resolve_sizes(s, LLC, PLENTY) == [1000, 4096, 1_000_000, LLC // 4 * 4]
     assert s.to_dict()["sizes"] == [1000, 4096, 1_000_000, "4xLLC", 1000]
 
 
 def test_sweep_with_numeric_to_includes_the_end(tmp_path):
     p = write(tmp_path, '[sizes]\nfrom = 1000\nto = "1M"\npoints_per_decade = 1\n')
     s = suites.load_suite(p)
-    assert suites.resolve_sizes(s, None, None) == [1000, 10_000, 100_000, 1_000_000]
+    assert plan.resolve_sizes(s, None, None) == [1000, 10_000, 100_000, 1_000_000]
     p = write(tmp_path, 'sizes = {sequence = "1-2-5", from = 100, to = 1000}\n')
-    assert suites.resolve_sizes(suites.load_suite(p), None, None) == [100, 200, 500, 1000]
+    assert plan.resolve_sizes(suites.load_suite(p), None, None) == [100, 200, 500, 1000]
 
 
 def test_llc_unknown_is_an_error_only_when_needed():
     s = suites.load_suite("quick")
     with pytest.raises(InputError, match="last-level cache size is unknown"):
-        suites.resolve_sizes(s, None, PLENTY)
+        plan.resolve_sizes(s, None, PLENTY)
     t = Suite(name="t", sizes=(1000, 2000))
-    assert suites.resolve_sizes(t, None, PLENTY) == [1000, 2000]
+    assert plan.resolve_sizes(t, None, PLENTY) == [1000, 2000]
 
 
 @pytest.mark.parametrize(
@@ -218,20 +228,20 @@ def test_memory_refusal_names_the_numbers():
     s = Suite(name="t", sizes=(1000, 10**9), source="suites/t.toml")
     avail = 4 * 10**9
     with pytest.raises(InputError) as e:
-        suites.resolve_sizes(s, LLC, avail)
+        plan.resolve_sizes(s, LLC, avail)
     msg = str(e.value)
     assert "suites/t.toml" in msg and "N=1,000,000,000" in msg
-    assert f"{suites.bytes_needed(10**9):,} bytes" in msg and f"{avail:,} bytes" in msg
-    assert suites.bytes_needed(10**9) >= 4 * 4 * 10**9  # x, y and the twin's two buffers
+    assert f"{sizes.bytes_needed(10**9):,} bytes" in msg and f"{avail:,} bytes" in msg
+    assert sizes.bytes_needed(10**9) >= 4 * 4 * 10**9  # x, y and the twin's two buffers
     # A sweep may be capped instead; explicit sizes may not.
     quick = suites.load_suite("quick")
-    small = suites.bytes_needed(1_300_000)
-    capped = suites.resolve_sizes(quick, LLC, small, cap=True)
+    small = sizes.bytes_needed(1_300_000)
+    capped = plan.resolve_sizes(quick, LLC, small, cap=True)
     assert capped and max(capped) <= 1_300_000
     with pytest.raises(InputError):
-        suites.resolve_sizes(quick, LLC, small)
+        plan.resolve_sizes(quick, LLC, small)
     with pytest.raises(InputError):
-        suites.resolve_sizes(s, LLC, avail, cap=True)
+        plan.resolve_sizes(s, LLC, avail, cap=True)
 
 
 def test_apply_overrides():

@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 
 import softbench
-from softbench import build, isa, measure, results, threads, verify
-from softbench.kernels import ISAS, algorithms
+from softbench.bridge import build
+from softbench.host import isa, threads
+from softbench.host import caches
+from softbench.bench import measure, verify
+from softbench.results import files as results
+from softbench.results import schema
+from softbench.catalog import ISAS, algorithms
 
 ALGS = list(algorithms())
 RUNNABLE = isa.runnable()
@@ -160,7 +165,7 @@ def test_measure_point_batch_with_threads_records_shape_threads_and_sync():
     )  # fmt: skip
     assert [r["algorithm"] for r in point.records] == ["two-pass"]
     assert point.failures and "row" in point.failures[0][1] and "4x1000" in point.failures[0][1]
-    rec = results.record_from_dict(point.records[0])
+    rec = schema.record_from_dict(point.records[0])
     assert rec.threads == 2 and rec.shape == [4, 1000] and rec.rows == 4 and rec.cols == 1000
     assert rec.sync_ns > 0 and rec.roofline_efficiency > 0 and rec.max_rel_error < 1e-5
     assert point.bandwidth[0]["threads"] == 2 and point.bandwidth[0]["shape"] == [4, 1000]
@@ -183,12 +188,12 @@ def test_shape_must_match_n_in_a_record():
            "bytes_per_element": {"read_x": 8, "read_y": 0, "write_y": 4, "total": 12, "with_rfo": 16},
            "samples_ns": [1.0], "calls_per_sample": 1, "ns_per_element": 1.0, "min_ns_per_element": 1.0,
            "gbps_effective": 8.0, "gbps_actual": 12.0, "roofline_efficiency": 0.5, "max_rel_error": 1e-7}  # fmt: skip
-    assert results.record_from_dict(dict(rec, shape=[3, 4])).rows == 3
-    assert results.record_from_dict(rec).shape is None and results.record_from_dict(rec).cols == 12
+    assert schema.record_from_dict(dict(rec, shape=[3, 4])).rows == 3
+    assert schema.record_from_dict(rec).shape is None and schema.record_from_dict(rec).cols == 12
     with pytest.raises(results.ResultFileError, match="shape"):
-        results.record_from_dict(dict(rec, shape=[5, 4]))
+        schema.record_from_dict(dict(rec, shape=[5, 4]))
     with pytest.raises(results.ResultFileError, match="shape"):
-        results.record_from_dict(dict(rec, shape=[12]))
+        schema.record_from_dict(dict(rec, shape=[12]))
 
 
 def sb(*args):
@@ -218,12 +223,12 @@ def test_run_with_shapes_and_threads_end_to_end(tmp_path):
                          for rows, cols in ((8, 1000), (1, 4096), (16, 256)) for t in (1, 2))  # fmt: skip
     for r in doc.results:
         assert (r.sync_ns is not None) == (r.threads > 1) and r.max_rel_error < 1e-5
-        assert r.regime == measure.regime(r.n, measure.cache_levels(doc.context["caches"]))
+        assert r.regime == caches.regime(r.n, caches.cache_levels(doc.context["caches"]))
     assert doc.context["threads"] == [1, 2] and len(doc.context["thread_cpus"]) == 2
     assert {(b["threads"], tuple(b.get("shape") or ())) for b in doc.bandwidth} >= {(2, (8, 1000)), (1, ())}
     assert json.loads(p.stdout)["complete"]
     # the report draws scaling and row length (4096 elements as 1, 16 rows: with 8x1000 not the same N)
-    from softbench import report
+    from softbench.reporters import report
 
     made = report.write_report([doc], tmp_path / "rep")
     names = {q.name for q in made.plots}
@@ -231,10 +236,10 @@ def test_run_with_shapes_and_threads_end_to_end(tmp_path):
     text = made.markdown.read_text()
     assert "8x1000" in text and "speedup over Three-Pass per thread count" in text
     # compare matches points on threads and shape: a file against a copy of itself
-    from softbench import compare
+    from softbench.analysis import same_machine
 
     (tmp_path / "u.json").write_text(out.read_text())
-    pair = compare.compare_same_machine([doc, results.load(tmp_path / "u.json")]).pairs[0]
+    pair = same_machine.compare_same_machine([doc, results.load(tmp_path / "u.json")]).pairs[0]
     assert len(pair.points) == len(doc.results) and all(pt.ratio == 1.0 for pt in pair.points)
     assert {(pt.rows, pt.threads) for pt in pair.points} == {(8, 1), (8, 2), (1, 1), (1, 2), (16, 1), (16, 2)}
 
@@ -243,7 +248,7 @@ def test_row_length_plot_for_one_total_size(tmp_path):
     out = tmp_path / "rl.json"
     p = sb("run", "--shape", "1x4096,16x256,256x16", "-a", "two-pass", "-i", "scalar", "--min-time", "0.0005", "-o", str(out))
     assert p.returncode == 0, p.stderr
-    from softbench import report
+    from softbench.reporters import report
 
     made = report.write_report([results.load(out)], tmp_path / "rep")
     assert "rl-rowlength.png" in {q.name for q in made.plots} and "rl-scaling.png" not in {q.name for q in made.plots}

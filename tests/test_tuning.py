@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 import softbench
-from softbench import __version__, api, build, isa, results, tuning
+from softbench.version import __version__
+from softbench import api
+from softbench.bridge import build
+from softbench.host import isa
+from softbench.results import files as results
+from softbench.results import schema
+from softbench.analysis import crossovers, tuning
+from softbench.reporters import tables
 from softbench.errors import InputError
 
 BEST = isa.best()
@@ -35,7 +42,7 @@ def test_pair_crossovers_on_synthetic_records():
     records += [rec("two-pass", n, 0.1, threads=4) for n in ns]  # other thread counts are ignored
     records += [rec("two-pass", n, 0.1, variant="nt") for n in ns]  # and other variants
     records += [rec("two-pass", n, 5.0, isa_name="scalar") for n in ns] + [rec("online", n, 6.0, isa_name="scalar") for n in ns]
-    cs = by_pair(tuning.pair_crossovers(records))
+    cs = by_pair(crossovers.pair_crossovers(records))
     assert len(cs) == 6 + 1  # every pair on avx2, one on scalar
     c = cs[("avx2", frozenset(("two-pass", "three-pass-reload")))]
     assert (c.algorithm, c.baseline, c.status, c.n, c.n_below) == ("two-pass", "three-pass-reload", "crosses", 1_000_000, 100_000)
@@ -46,15 +53,15 @@ def test_pair_crossovers_on_synthetic_records():
     assert (c.algorithm, c.status, c.n, c.n_below, c.wins_at) == ("online", "crosses", 1_000_000, 100_000, [10_000, 1_000_000])
     c = cs[("scalar", frozenset(("two-pass", "online")))]
     assert c.status == "always" and c.algorithm == "two-pass"
-    assert "beats three-pass-reload from N = 1,000,000 on" in tuning.crossover_sentence(cs[("avx2", frozenset(("two-pass", "three-pass-reload")))])
+    assert "beats three-pass-reload from N = 1,000,000 on" in tables.crossover_sentence(cs[("avx2", frozenset(("two-pass", "three-pass-reload")))])
 
 
 def test_pair_crossovers_tie_and_records_as_objects():
-    recs = [results.record_from_dict(dict(rec(a, n, t), regime="L1", bytes_per_element={k: 1 for k in results.BYTES_KEYS},
+    recs = [schema.record_from_dict(dict(rec(a, n, t), regime="L1", bytes_per_element={k: 1 for k in schema.BYTES_KEYS},
                                           samples_ns=[1.0], calls_per_sample=1, min_ns_per_element=t, gbps_effective=1.0,
                                           gbps_actual=1.0, roofline_efficiency=None, max_rel_error=0.0))
             for a, n, t in [("two-pass", 10, 1.0), ("online", 10, 2.0), ("two-pass", 20, 1.0), ("online", 20, 1.0)]]  # fmt: skip
-    (c,) = tuning.pair_crossovers(recs)
+    (c,) = crossovers.pair_crossovers(recs)
     assert c.status == "never"  # a tie at the largest N: neither beats the other there
 
 
@@ -164,7 +171,7 @@ def sb(*args, env=None):
 
 
 def write_run(path, records, context):
-    from softbench.kernels import algorithms
+    from softbench.catalog import algorithms
 
     with results.ResultWriter(path, context) as w:
         for r in records:
@@ -246,7 +253,7 @@ def test_run_summary_prints_crossovers(tmp_path):
     from rich.console import Console
 
     from softbench.reporters import terminal
-    from softbench.runner import RunOutcome, summarize_by_regime
+    from softbench.bench.runner import RunOutcome, summarize_by_regime
 
     records = [dict(r, regime="L1", roofline_efficiency=0.5, gbps_effective=1.0, gbps_actual=1.0, max_rel_error=1e-7)
                for r in synthetic_run("avx2")]  # fmt: skip

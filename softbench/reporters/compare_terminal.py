@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from softbench import compare as cmp
-from softbench.reporters.tables import Table, cross_machine_tables, same_machine_tables
+from softbench.analysis import cross_machine, same_machine
+from softbench.reporters.tables import cross_machine_tables, same_machine_tables, Table
 
 _VERDICT_STYLE = {"slower": "red", "faster": "green", "untested": "yellow"}
 
@@ -29,7 +29,7 @@ def print_table(console, t: Table) -> None:
         console.print(note, markup=False)
 
 
-def print_compare(console, result: cmp.SameMachineComparison | cmp.CrossMachineComparison, extra_notes: Sequence[str] = ()) -> None:
+def print_compare(console, result: same_machine.SameMachineComparison | cross_machine.CrossMachineComparison, extra_notes: Sequence[str] = ()) -> None:
     if result.kind == "same-machine":
         console.print(f"same machine: {result.machine}", markup=False)
         console.print(f"baseline: {result.files[0]} ({result.paths[0]})", markup=False)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from softbench import compare as cmp
+from softbench.analysis import compare as cmp, cross_machine, same_machine
 
 # Bumped when a field of this output changes meaning; adding fields does not bump it.
 COMPARE_JSON_VERSION = 1
 
 
 def compare_json(
-    result: cmp.SameMachineComparison | cmp.CrossMachineComparison,
-    regressions: Sequence[tuple[str, cmp.PointComparison]] | None = None,
+    result: same_machine.SameMachineComparison | cross_machine.CrossMachineComparison,
+    regressions: Sequence[tuple[str, same_machine.PointComparison]] | None = None,
     fail_above_pct: float | None = None,
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {"softbench_compare": COMPARE_JSON_VERSION, **cmp.to_plain(result)}

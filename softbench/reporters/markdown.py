@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from softbench import compare as cmp
-from softbench.reporters.tables import Table, cross_machine_tables, same_machine_tables
+from softbench.analysis import cross_machine, same_machine
+from softbench.reporters.tables import cross_machine_tables, same_machine_tables, Table
 
 
 def escape(text: str) -> str:
@@ -35,7 +35,7 @@ def bullet_list(items: Sequence[str]) -> str:
     return "".join(f"- {escape(i)}\n" for i in items)
 
 
-def compare_markdown(result: cmp.SameMachineComparison | cmp.CrossMachineComparison, extra_notes: Sequence[str] = ()) -> str:
+def compare_markdown(result: same_machine.SameMachineComparison | cross_machine.CrossMachineComparison, extra_notes: Sequence[str] = ()) -> str:
     """The whole comparison as one Markdown document (no timestamps: the same files give the same text)."""
     parts = []
     if result.kind == "same-machine":

@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from softbench import compare as cmp
-from softbench.results import ResultFile
+from softbench.analysis import cross_machine, crossovers, same_machine, summaries
+from softbench.results import naming
+from softbench.results.schema import ResultFile
 
 
 @dataclass
@@ -83,13 +84,13 @@ def fmt_range(lo: int, hi: int) -> str:
 # compare, same machine
 
 
-def same_machine_tables(result: cmp.SameMachineComparison) -> list[Table]:
+def same_machine_tables(result: same_machine.SameMachineComparison) -> list[Table]:
     out = []
     for pair in result.pairs:
         rows = []
         for p in pair.points:
             rows.append([
-                cmp.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
+                naming.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
                 fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_p(p.p_value),
                 f"{p.baseline_samples}/{p.candidate_samples}", p.verdict,
             ])  # fmt: skip
@@ -125,7 +126,7 @@ def context_table(rows: Sequence[tuple[str, list[str]]], labels: Sequence[str], 
     return Table(title=title, headers=["", *labels], rows=[[name, *values] for name, values in rows], align=["l"] * (len(labels) + 1))
 
 
-def cross_machine_tables(result: cmp.CrossMachineComparison) -> list[Table]:
+def cross_machine_tables(result: cross_machine.CrossMachineComparison) -> list[Table]:
     out = [context_table(result.context, result.files)]
     algs = []
     for row in result.rows:
@@ -169,7 +170,7 @@ def cross_machine_tables(result: cmp.CrossMachineComparison) -> list[Table]:
 # one file (report)
 
 
-def crossover_text(c: cmp.Crossover) -> str:
+def crossover_text(c: crossovers.Crossover) -> str:
     if c.status == "always":
         return f"faster at every N measured (from {fmt_n(c.n)})"
     if c.status == "never":
@@ -178,7 +179,16 @@ def crossover_text(c: cmp.Crossover) -> str:
     return f"{fmt_n(c.n)} (slower at {fmt_n(c.n_below)})"
 
 
-def crossover_table(items: Sequence[tuple[str, cmp.Crossover]], with_file: bool = False) -> Table:
+def crossover_sentence(c) -> str:
+    """One line: "two-pass beats three-pass-reload from N = 3,000,000 on (slower at 1,000,000)"."""
+    if c.status == "always":
+        return f"{c.algorithm} beats {c.baseline} at every N measured ({c.n_measured[0]:,} .. {c.n_measured[-1]:,})"
+    if c.status == "never":
+        return f"{c.algorithm} ties {c.baseline} at the largest N ({c.n_measured[-1]:,})"
+    return f"{c.algorithm} beats {c.baseline} from N = {c.n:,} on (slower at {c.n_below:,})"
+
+
+def crossover_table(items: Sequence[tuple[str, crossovers.Crossover]], with_file: bool = False) -> Table:
     rows = []
     for label, c in items:
         row = [c.isa, c.algorithm, c.baseline, crossover_text(c)]
@@ -195,7 +205,7 @@ def regime_table(rf: ResultFile) -> Table:
     rows = [
         [alg, isa, regime, fmt_range(c.n_min, c.n_max), str(c.points), fmt_ns(c.ns_per_element), fmt_gbps(c.gbps_effective),
          fmt_gbps(c.gbps_actual), fmt_pct(c.roofline_efficiency), fmt_err(c.max_rel_error)]
-        for alg, isa, regime, c in cmp.regime_summary(rf)
+        for alg, isa, regime, c in summaries.regime_summary(rf)
     ]  # fmt: skip
     return Table(
         title="per regime (medians over the regime's points)",
@@ -206,15 +216,15 @@ def regime_table(rf: ResultFile) -> Table:
 
 def speedup_regime_table(rf: ResultFile) -> Table:
     groups: dict[tuple[str, str, str, str], list[float]] = {}
-    for s in cmp.speedup_points(rf):
+    for s in summaries.speedup_points(rf):
         groups.setdefault((s.isa, s.algorithm, s.baseline, s.regime), []).append(s.speedup)
-    keys = sorted(groups, key=lambda k: (cmp.order_key(k[0], cmp.ISA_ORDER), cmp.order_key(k[1], cmp.ALGORITHM_ORDER),
-                                         cmp.order_key(k[2], cmp.ALGORITHM_ORDER), cmp.order_key(k[3], cmp.REGIME_ORDER)))  # fmt: skip
+    keys = sorted(groups, key=lambda k: (naming.order_key(k[0], naming.ISA_ORDER), naming.order_key(k[1], naming.ALGORITHM_ORDER),
+                                         naming.order_key(k[2], naming.ALGORITHM_ORDER), naming.order_key(k[3], naming.REGIME_ORDER)))  # fmt: skip
     rows = []
     for isa, alg, base, regime in keys:
         v = groups[(isa, alg, base, regime)]
-        paper = cmp.PAPER_SPEEDUP.get(isa) if alg == "two-pass" and regime == "DRAM" else None
-        rows.append([isa, alg, base, regime, str(len(v)), fmt_speedup(cmp.geomean_or_none(v)), fmt_speedup(min(v)), fmt_speedup(max(v)),
+        paper = summaries.PAPER_SPEEDUP.get(isa) if alg == "two-pass" and regime == "DRAM" else None
+        rows.append([isa, alg, base, regime, str(len(v)), fmt_speedup(summaries.geomean_or_none(v)), fmt_speedup(min(v)), fmt_speedup(max(v)),
                      fmt_speedup(paper) if paper else ""])  # fmt: skip
     return Table(
         title="speedup over Three-Pass per regime (Three-Pass time / this algorithm's time)",
@@ -224,10 +234,10 @@ def speedup_regime_table(rf: ResultFile) -> Table:
 
 
 def points_table(rf: ResultFile) -> Table:
-    recs = sorted(rf.results, key=lambda r: cmp.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows))
+    recs = sorted(rf.results, key=lambda r: naming.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows))
     rows = []
     for r in recs:
-        rows.append([cmp.record_series(r), r.isa, fmt_shape(r.n, r.rows), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
+        rows.append([naming.record_series(r), r.isa, fmt_shape(r.n, r.rows), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),
                      fmt_gbps(r.gbps_effective), fmt_gbps(r.gbps_actual), fmt_pct(r.roofline_efficiency), fmt_err(r.max_rel_error)])  # fmt: skip
     return Table(
         title="every point",
@@ -240,7 +250,7 @@ def scaling_table(records) -> Table | None:
     """Throughput against threads: per point (a row of N, or a batch) and algorithm, effective GB/s
     and roofline efficiency at each thread count, the speedup of the most threads over one, and
     the share of a call the synchronisation takes. None when nothing has two thread counts."""
-    rows_ = cmp.scaling_rows(records)
+    rows_ = summaries.scaling_rows(records)
     if not rows_:
         return None
     counts = sorted({t for s in rows_ for t in s.by_threads})
@@ -267,7 +277,7 @@ def scaling_table(records) -> Table | None:
 
 def scaling_speedup_table(records) -> Table | None:
     """Two-Pass's and online's speedup over each Three-Pass at each thread count."""
-    sp = cmp.scaling_speedups(cmp.scaling_rows(records))
+    sp = summaries.scaling_speedups(summaries.scaling_rows(records))
     if not sp:
         return None
     counts = sorted({t for s in sp for t in s.by_threads})
@@ -289,7 +299,7 @@ def bandwidth_table(rf: ResultFile) -> Table | None:
     for b in pts:
         groups.setdefault((str(b.get("kernel")), str(b.get("isa")), str(b.get("regime", "unknown"))), []).append(b)
     kernel_order = ("read", "write", "copy", "scale")
-    keys = sorted(groups, key=lambda k: (cmp.order_key(k[0], kernel_order), cmp.order_key(k[1], cmp.ISA_ORDER), cmp.order_key(k[2], cmp.REGIME_ORDER)))
+    keys = sorted(groups, key=lambda k: (naming.order_key(k[0], kernel_order), naming.order_key(k[1], naming.ISA_ORDER), naming.order_key(k[2], naming.REGIME_ORDER)))
     rows = []
     for kernel, isa, regime in keys:
         g = groups[(kernel, isa, regime)]

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from softbench.analysis.crossovers import Crossover
+from softbench.analysis.crossovers import pair_crossovers
+from softbench.reporters.compare_terminal import print_table
+from softbench.reporters.tables import crossover_sentence, scaling_speedup_table, scaling_table
+from softbench.results.naming import series_name
+from softbench.results.schema import record_from_dict
+
 
 def _table(console, title: str | None = None):
     from rich import box
@@ -164,8 +171,6 @@ def print_plan(console, plan) -> None:
 
 
 def print_run_summary(console, outcome, rows) -> None:
-    from softbench.compare import series_name
-
     t = _table(console, "softmax per algorithm and regime (medians over the sizes in each regime)")
     for col in ("isa", "algorithm", "regime", "sizes", "ns/elem", "GB/s eff", "GB/s actual", "roofline eff", "max rel err"):
         t.add_column(col, justify="left" if col in ("isa", "algorithm", "regime") else "right")
@@ -197,10 +202,6 @@ def print_run_summary(console, outcome, rows) -> None:
         console.print(bw)
     console.print("GB/s eff counts 8 bytes/element (read x, write y); GB/s actual counts the algorithm's traffic model "
                   "(softbench list); roofline eff = traffic-twin time / kernel time at the same size.")  # fmt: skip
-    from softbench.reporters.compare_terminal import print_table
-    from softbench.reporters.tables import scaling_speedup_table, scaling_table
-    from softbench.results import record_from_dict
-    from softbench.tuning import pair_crossovers
 
     if len({r.get("threads", 1) for r in outcome.records}) > 1:  # a run with --threads
         records = [record_from_dict(r) for r in outcome.records]
@@ -222,8 +223,6 @@ def print_run_summary(console, outcome, rows) -> None:
 
 def print_crossovers(console, crossovers, title: str | None = None) -> None:
     """For each ISA and pair of algorithms, the N from which one beats the other for good."""
-    from softbench.tuning import crossover_sentence
-
     if not crossovers:
         return
     t = _table(console, title or "crossovers: for each pair, the N from which the first is faster at every larger N measured")
@@ -330,8 +329,6 @@ def print_profile(console, prof: dict[str, Any]) -> None:
 
 def print_tuning(console, doc: dict[str, Any], path, notes: list[str] = ()) -> None:
     """A tuning document (softbench.tuning.derive) as text."""
-    from softbench.compare import Crossover
-
     m = doc["machine"]
     console.print(f"tuning for {m['hostname']} ({m['cpu_model']}), softbench {doc['softbench_version']}")
     for isa_name, entry in doc["isas"].items():

@@ -27,7 +27,7 @@ else
     trap 'rm -rf "$build"' EXIT
 fi
 
-# The flags softbench compiles the kernels with (softbench/kernels.py COMMON_FLAGS), plus warnings.
+# The flags softbench compiles the kernels with (softbench/catalog.py COMMON_FLAGS), plus warnings.
 common=(-O3 -std=c11 -ffp-contract=off -fno-math-errno -Wall -Wextra)
 
 # The ISAs, from native/isas.def (the table softbench builds from): "name arch" per row, in order,

@@ -1,0 +1,30 @@
+"""Records as points: the key that matches one record across files, and its samples per element."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softbench.results.schema import Record, ResultFile
+
+
+def point_key(r: Record) -> tuple[str, str, int, int, str | None, int]:
+    """A point: (algorithm, isa, n, threads, variant, rows); one row when the record has no shape."""
+    return (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)
+
+
+def point_text(k: tuple) -> str:
+    alg, isa, n, threads, variant, rows = k
+    text = f"{alg}{'[' + variant + ']' if variant else ''}/{isa} " + (f"n={n}" if rows == 1 else f"shape={rows}x{n // rows}")
+    return text + (f" threads={threads}" if threads != 1 else "")
+
+
+def index_points(rf: ResultFile) -> dict[tuple, Record]:
+    out: dict[tuple, Record] = {}
+    for r in rf.results:
+        out.setdefault(point_key(r), r)
+    return out
+
+
+def per_element_samples(r: Record) -> np.ndarray:
+    """Raw samples as ns per element per call."""
+    return np.asarray(r.samples_ns, dtype=np.float64) / (r.calls_per_sample * r.n)

@@ -1,0 +1,1 @@
+"""Measurement: suites and sizes, the sampling loop, verification, baselines, profiles, the run."""

@@ -1,0 +1,1 @@
+"""The native bridge: compiling the C kernels (cffi), caching and loading them."""

@@ -1,0 +1,162 @@
+"""`softbench compare` and `softbench report`: thin typer commands over softbench.compare and
+softbench.report. cli.py adds them to its app with `register(app)`.
+
+Result files that cannot be read (not JSON, not softbench's, a newer schema, damaged) are named
+one line each on stderr; the command then stops (exit 2) unless --skip-bad is given, in which case
+it goes on without them and says so in its output. Nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from softbench.analysis import compare as cmp, same_machine
+from softbench.catalog import check_isa_name
+from softbench.errors import InputError, ResultFileError
+from softbench.reporters import report
+from softbench.reporters.compare_terminal import print_compare
+from softbench.reporters.console import make_console as _console
+from softbench.reporters.json_out import compare_json
+from softbench.reporters.markdown import compare_markdown
+
+_MODES = ("auto", "same", "cross")
+
+
+def _load(paths: List[Path], skip_bad: bool, need: int) -> tuple[list, list[str]]:
+    """Loaded files and, with --skip-bad, one note per skipped file. Without it, every bad file
+    is printed (one line each) and the last is raised, so the exit is non-zero."""
+    files, errors = cmp.load_files(paths)
+    if errors and not skip_bad:
+        for line in errors[:-1]:
+            sys.stderr.write(f"softbench: error: {line}\n")
+        enough = len(files) >= need
+        raise ResultFileError(errors[-1] + (" (use --skip-bad to go on without the unreadable files)" if enough else ""))
+    notes = [f"skipped (unreadable): {line}" for line in errors]
+    for line in notes:
+        sys.stderr.write(f"softbench: warning: {line}\n")
+    return files, notes
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in _MODES:
+        raise InputError(f"--mode must be one of {', '.join(_MODES)}, got {mode!r}")
+    return mode
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `compare` and `report` commands to `app`."""
+
+    @app.command("compare")
+    def compare_cmd(
+        files: List[Path] = typer.Argument(..., metavar="RESULT.json...", help="Result files written by 'softbench run'; the first is the baseline.", show_default=False),
+        mode: str = typer.Option("auto", "--mode", help="auto: same-machine comparison when every file has the first one's CPU model and hostname, else across machines; same or cross force one."),
+        alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Mann-Whitney U test (same machine)."),
+        fail_above: Optional[float] = typer.Option(None, "--fail-above", metavar="PCT", help="Exit 1 when a point is significantly slower than the baseline by more than PCT percent (same machine; for CI)."),
+        isa: str = typer.Option("best", "--isa", help="Across machines: 'best' (each machine's widest ISA), 'all' (a row per ISA) or an ISA name."),
+        skip_bad: bool = typer.Option(False, "--skip-bad", help="Go on without result files that cannot be read (each is named on stderr and in the output)."),
+        json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables."),
+        markdown_out: bool = typer.Option(False, "--markdown", help="Print Markdown tables on stdout instead of terminal tables."),
+    ) -> None:
+        """Compare result files. From one machine (same CPU model and hostname): per point the ratio
+        of medians (later file / first) with a Mann-Whitney U test on the raw samples, and the
+        geometric mean per algorithm. From different machines: per algorithm and regime each
+        machine's ns/element, GB/s and roofline efficiency, the Two-Pass and online speedup over
+        each Three-Pass, and the machines side by side.
+
+        Example: softbench compare before.json after.json --fail-above 5
+        """
+        _check_mode(mode)
+        if json_out and markdown_out:
+            raise InputError("choose one of --json and --markdown")
+        if fail_above is not None and fail_above < 0:
+            raise InputError(f"--fail-above must be a percentage >= 0, got {fail_above}")
+        loaded, skipped = _load(files, skip_bad, 2)
+        if len(loaded) < 2:
+            raise InputError(f"compare needs at least two readable result files, got {len(loaded)}")
+        if isa not in ("best", "all"):
+            check_isa_name(isa)
+        result = cmp.compare(loaded, mode=mode, alpha=alpha, isa=isa)
+        result.notes[:0] = skipped
+        regs, untested = [], []
+        extra: list[str] = []
+        if fail_above is not None:
+            if result.kind != "same-machine":
+                raise InputError(
+                    "--fail-above needs result files from one machine (same CPU model and hostname); "
+                    "these are from different machines (use --mode same to force it)"
+                )
+            regs = same_machine.regressions(result, fail_above)
+            untested = same_machine.untestable_above(result, fail_above)
+            for label, p in untested:
+                extra.append(
+                    f"{label}: {p.algorithm}/{p.isa} n={p.n} is {p.change_pct:+.1f}% but has too few samples to test; not counted by --fail-above"
+                )
+        if json_out:
+            doc = compare_json(result, regs, fail_above)
+            if extra:
+                doc["notes"] = doc["notes"] + extra
+            sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        elif markdown_out:
+            sys.stdout.write(compare_markdown(result, extra))
+        else:
+            print_compare(_console(), result, extra)
+        if fail_above is not None:
+            if regs:
+                worst = max(regs, key=lambda lp: lp[1].ratio)
+                label, p = worst
+                sys.stderr.write(
+                    f"softbench: {len(regs)} point(s) significantly slower than the baseline by more than {fail_above:g}% "
+                    f"(worst: {label} {p.algorithm}/{p.isa} n={p.n}, {p.change_pct:+.1f}%, p={p.p_value:.2g})\n"
+                )
+                raise typer.Exit(1)
+            if not json_out:
+                sys.stderr.write(f"softbench: no point significantly slower than the baseline by more than {fail_above:g}%\n")
+
+    @app.command("report")
+    def report_cmd(
+        files: List[Path] = typer.Argument(..., metavar="RESULT.json...", help="Result files written by 'softbench run'.", show_default=False),
+        output: Path = typer.Option(..., "--output", "-o", help="Folder to write into (created if missing); existing files of the same names are replaced."),
+        markdown_name: str = typer.Option("report.md", "--markdown-name", help="Name of the Markdown file in the output folder, e.g. README.md to write results/README.md."),
+        html: bool = typer.Option(True, "--html/--no-html", help="Also write index.html (the same content, SVG plots)."),
+        plots_dir: str = typer.Option("plots", "--plots-dir", help="Subfolder of the output folder for the PNG and SVG plots (linked relatively)."),
+        title: str = typer.Option("softbench report", "--title", help="Title of the report."),
+        mode: str = typer.Option("auto", "--mode", help="How to compare two or more files: auto (by the same-machine rule), same or cross."),
+        isa: str = typer.Option("best", "--isa", help="Across files: 'best' (each file's widest ISA) or an ISA name."),
+        skip_bad: bool = typer.Option(False, "--skip-bad", help="Go on without result files that cannot be read (each is named on stderr and in the report)."),
+        json_out: bool = typer.Option(False, "--json", help="Print the list of files written as JSON on stdout."),
+    ) -> None:
+        """Write PNG and SVG plots and a Markdown report (and index.html) that embeds them with the
+        tables and the machine context: throughput, speedup over Three-Pass (with the paper's
+        figures and the crossover N), roofline efficiency and accuracy against N, per file and
+        across files. The same files give the same bytes.
+
+        Example: softbench report results/*.json --output results --markdown-name README.md
+        """
+        _check_mode(mode)
+        if isa not in ("best", "all"):
+            check_isa_name(isa)
+        if not plots_dir or Path(plots_dir).is_absolute() or ".." in Path(plots_dir).parts:
+            raise InputError(f"--plots-dir must be a subfolder name inside the output folder, got {plots_dir!r}")
+        loaded, skipped = _load(files, skip_bad, 1)
+        if not loaded:
+            raise InputError("report needs at least one readable result file")
+        if output.exists() and not output.is_dir():
+            raise InputError(f"{output}: exists and is not a folder; choose an output folder")
+        out = report.write_report(
+            loaded, output, markdown_name=markdown_name, html_name="index.html" if html else None,
+            plots_dir=plots_dir, title=title, mode=mode, isa=isa, notes=skipped,
+        )  # fmt: skip
+        if json_out:
+            sys.stdout.write(json.dumps({
+                "markdown": str(out.markdown), "html": str(out.html) if out.html else None,
+                "plots": [str(p) for p in out.plots], "notes": out.notes,
+            }, indent=2) + "\n")  # fmt: skip
+        else:
+            typer.echo(f"wrote {out.markdown}" + (f", {out.html}" if out.html else "") + f" and {len(out.plots)} plots in {output / plots_dir}")
+            for note in out.notes:
+                typer.echo(f"note: {note}")

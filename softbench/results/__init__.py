@@ -1,0 +1,1 @@
+"""The result file, the contract: records, the writer and the reader."""

@@ -1,0 +1,346 @@
+"""The result file: one JSON file per run, the contract between `run` and `compare`/`report`.
+
+Layout (google/benchmark style)::
+
+    {"schema_version": 1, "tool": "softbench",
+     "context": {...machine, compiler, suite, command line...},
+     "results": [record, ...],          # one per (algorithm, isa, n, threads)
+     "warnings": ["text", ...],         # what made the run less reliable
+     "complete": true,                  # false while running, or when the run was stopped
+     "failures": [{"kernel": "...", "message": "...", ...}, ...],
+     "bandwidth": [stream, ...],        # STREAM-style read/write/copy/scale at each n (optional)
+     "in_progress": "two-pass/avx2 n=4096",   # what was being measured; only while running
+     "profiles": [profile, ...]}        # `softbench profile --output`: per-pass breakdowns (optional)
+
+Writers write optional fields only when known; readers ignore fields they do not know, so
+adding a field never needs a new schema version. Removing or changing the meaning of a field does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from softbench.errors import InputError, ResultFileError
+from softbench.results.schema import _short, Record, record_from_dict, ResultFile, SCHEMA_VERSION, TOOL
+
+__all__ = [
+    "ResultWriter",
+    "load",
+    "default_result_path",
+]
+
+
+def _plain(v: Any) -> Any:
+    """JSON-ready copy: numpy scalars/arrays to Python, tuples to lists, non-finite floats to None.
+
+    Strict JSON has no NaN/Infinity, and other tools (jq, browsers) reject them.
+    """
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+class ResultWriter:
+    """Writes a result file incrementally so that a stopped run leaves a valid file.
+
+    The file exists (valid, empty, complete=false) as soon as the writer is created; every
+    `add`, `warn` and `fail` rewrites it atomically (temp file in the same folder, fsync,
+    os.replace), so Ctrl-C or a crash at any moment leaves either the previous or the new
+    version, never a torn one. Rewriting the whole file each time is fine: a run has at most a few
+    hundred records, a few hundred KB. `close()` marks it complete=true. As a context manager,
+    an exception leaves complete=false (with a warning saying why) and keeps every record.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        context: Mapping[str, Any],
+        *,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise InputError(
+                f"{self.path}: a file of that name already exists; choose another output path "
+                "or remove it first"
+            )
+        self.context = _plain(dict(context))
+        self.results: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self.failures: list[dict[str, Any]] = []
+        self.bandwidth: list[dict[str, Any]] = []
+        self.in_progress: str | None = None
+        self._encoded: dict[int, str] = {}
+        self.profiles: list[dict[str, Any]] = []
+        self.complete = False
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"{self.path}: cannot create the folder for it ({e.strerror})") from e
+        self._write()
+
+    def add(self, record: Record | Mapping[str, Any]) -> None:
+        """Append one finished point and rewrite the file."""
+        self.extend([record])
+
+    def extend(self, records=(), bandwidth=()) -> None:
+        """Append the records (and STREAM points) of one size with a single rewrite of the file:
+        the file is rewritten whole, so one write per size rather than one per record."""
+        for record in records:
+            d = _plain(record.to_dict() if isinstance(record, Record) else dict(record))
+            try:
+                # Validate exactly what readers will validate, so we never write a file we cannot read.
+                record_from_dict(d, self.path, len(self.results))
+            except ResultFileError as e:
+                raise ValueError(f"refusing to write an invalid record: {e}") from None
+            self.results.append(d)
+        self.bandwidth.extend(_plain(dict(b)) for b in bandwidth)
+        self._write()
+
+    def warn(self, text: str) -> None:
+        """Record something that made the run less reliable (one line)."""
+        self.warnings.append(" ".join(str(text).split()))
+        self._write()
+
+    def fail(self, kernel: str, message: str, **details: Any) -> None:
+        """Record a kernel that failed (wrong output, crash); it gets no throughput figure."""
+        self.failures.append(_plain({"kernel": kernel, "message": message, **details}))
+        self._write()
+
+    def add_bandwidth(self, point: Mapping[str, Any]) -> None:
+        """Append one STREAM-style measurement and rewrite the file."""
+        self.bandwidth.append(_plain(dict(point)))
+        self._write()
+
+    def add_profile(self, profile: Mapping[str, Any]) -> None:
+        """Append one `softbench profile` result (written under "profiles") and rewrite the file."""
+        self.profiles.append(_plain(dict(profile)))
+        self._write()
+
+    def set_in_progress(self, what: str | None) -> None:
+        """Say (on disk) what is being measured now, so a crash inside a kernel names it.
+
+        Not fsynced: a crashing process still leaves the renamed file for the OS to write, and a
+        marker rewritten before every kernel is not worth a disk flush each time (~10 ms here)."""
+        self.in_progress = what
+        self._write(durable=False)
+
+    def close(self) -> None:
+        """Mark the run complete."""
+        if not self._closed:
+            self.in_progress = None
+            self.complete = True
+            self._closed = True
+            self._write()
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        self._closed = True
+        why = "interrupted (Ctrl-C)" if issubclass(exc_type, KeyboardInterrupt) else (
+            f"stopped by an error: {exc_type.__name__}: {exc}"
+        )
+        try:
+            self.warn(f"run {why}; results are incomplete")
+        except OSError:
+            pass  # the disk itself may be the problem; the last good version stays on disk
+
+    def document(self) -> dict[str, Any]:
+        """The JSON document as it is on disk now."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": TOOL,
+            "context": self.context,
+            "results": self.results,
+            "warnings": self.warnings,
+            "complete": self.complete,
+            "failures": self.failures,
+            **({"bandwidth": self.bandwidth} if self.bandwidth else {}),
+            **({"in_progress": self.in_progress} if self.in_progress else {}),
+            **({"profiles": self.profiles} if self.profiles else {}),
+        }
+
+    def _text(self) -> str:
+        """The document as JSON, one record (or point) per line. Items are encoded once with the C
+        encoder and reused: json's indent= falls back to the pure-Python encoder, which took ~10 ms
+        per rewrite of a paper-suite file, and the file is rewritten before every kernel."""
+        parts = []
+        for key, value in self.document().items():
+            if isinstance(value, list) and value:
+                items = ",\n  ".join(self._encode(v) for v in value)
+                parts.append(f" {json.dumps(key)}: [\n  {items}\n ]")
+            else:
+                parts.append(f" {json.dumps(key)}: {json.dumps(value, allow_nan=False)}")
+        return "{\n" + ",\n".join(parts) + "\n}\n"
+
+    def _encode(self, item: Any) -> str:
+        # list items are never changed once appended, so their text is kept (keyed by identity;
+        # the lists keep the items alive)
+        key = id(item)
+        text = self._encoded.get(key)
+        if text is None:
+            text = self._encoded[key] = json.dumps(item, allow_nan=False)
+        return text
+
+    def _write(self, durable: bool = True) -> None:
+        text = self._text()
+        d = self.path.parent
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a result file is for sharing
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                if durable:
+                    os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:  # including KeyboardInterrupt: never leave temp files behind
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        if not durable:
+            return
+        try:  # make the rename itself durable; not possible everywhere (e.g. Windows)
+            dfd = os.open(d, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except OSError:
+            pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def load(path: str | os.PathLike) -> ResultFile:
+    """Read a result file of any schema version this softbench knows.
+
+    Every problem is a one-line ResultFileError naming the file.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultFileError(f"{p}: no such result file; check the path") from None
+    except IsADirectoryError:
+        raise ResultFileError(f"{p}: is a folder, expected a softbench result file (.json)") from None
+    except UnicodeDecodeError:
+        raise ResultFileError(f"{p}: not a text file, expected a softbench result file (JSON)") from None
+    except OSError as e:
+        raise ResultFileError(f"{p}: cannot read it ({e.strerror})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ResultFileError(
+            f"{p}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); the file is "
+            "damaged or truncated, re-run the benchmark or restore it"
+        ) from None
+    not_ours = (
+        f"{p}: not a softbench result file (expected a JSON object with \"tool\": \"softbench\" "
+        "and \"schema_version\"); pass a file written by 'softbench run'"
+    )
+    if not isinstance(doc, dict) or doc.get("tool") != TOOL or "schema_version" not in doc:
+        raise ResultFileError(not_ours)
+    version = doc["schema_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ResultFileError(
+            f"{p}: key 'schema_version' must be a positive integer, got {_short(version)}; "
+            "the file is damaged"
+        )
+    if version > SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{p}: written by a newer softbench (schema {version}; this softbench reads up to "
+            f"{SCHEMA_VERSION}); upgrade softbench"
+        )
+    return _read_v1(p, doc)
+
+
+def _read_v1(p: Path, doc: dict[str, Any]) -> ResultFile:
+    damaged = "the file is damaged; re-run the benchmark or restore it"
+
+    def top(key: str, kind: type, expected: str, default: Any) -> Any:
+        v = doc.get(key, default)
+        if not isinstance(v, kind):
+            raise ResultFileError(f"{p}: key '{key}' must be {expected}, got {_short(v)}; {damaged}")
+        return v
+
+    # context and results are what make a file useful; the rest defaults sensibly.
+    context = top("context", dict, "an object", None)
+    raw = top("results", list, "a list of records", None)
+    warnings = top("warnings", list, "a list of strings", [])
+    complete = top("complete", bool, "true or false", False)
+    failures = top("failures", list, "a list of objects", [])
+    bandwidth = top("bandwidth", list, "a list of objects", [])
+    in_progress = doc.get("in_progress")
+    profiles = doc.get("profiles", [])
+    return ResultFile(
+        path=p,
+        context=context,
+        results=[record_from_dict(r, p, i) for i, r in enumerate(raw)],
+        warnings=[str(w) for w in warnings],
+        complete=complete,
+        failures=[f for f in failures if isinstance(f, dict)],
+        schema_version=doc["schema_version"],
+        bandwidth=[b for b in bandwidth if isinstance(b, dict)],
+        in_progress=in_progress if isinstance(in_progress, str) else None,
+        profiles=[x for x in profiles if isinstance(x, dict)] if isinstance(profiles, list) else [],
+    )
+
+
+def default_result_path(directory: str | os.PathLike, context: Mapping[str, Any]) -> Path:
+    """`<directory>/softbench-<hostname>-<YYYYmmdd-HHMMSS>.json`, never an existing file.
+
+    The time is context["created"] (UTC ISO 8601) when present, else now, in UTC, so that the
+    name and the file's own timestamp agree.
+    """
+    host = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(context.get("hostname") or "unknown-host"))
+    host = host.strip("-.") or "unknown-host"
+    when = None
+    created = context.get("created")
+    if isinstance(created, str):
+        try:
+            when = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+    if when is None:
+        when = datetime.now(timezone.utc)
+    elif when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    stem = f"softbench-{host}-{when:%Y%m%d-%H%M%S}"
+    d = Path(directory)
+    candidate = d / f"{stem}.json"
+    k = 2
+    while candidate.exists():  # two runs within one second must not overwrite each other
+        candidate = d / f"{stem}-{k}.json"
+        k += 1
+    return candidate

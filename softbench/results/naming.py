@@ -1,0 +1,44 @@
+"""How records are named and ordered for people: display orders, series names, sort keys, and
+which ISA counts as "best" (the catalog's order, widest first)."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from softbench.catalog import ISAS, algorithms
+
+# Display orders; names not listed sort after these, alphabetically. Algorithms in the catalog's
+# order (native/kernels.def); ISAs narrowest first.
+ALGORITHM_ORDER: tuple[str, ...] = tuple(algorithms())
+ISA_ORDER = ("scalar", "sse2", "avx2", "avx512f", "neon")
+REGIME_ORDER = ("L1", "L2", "L3", "transition", "DRAM", "unknown")
+
+
+def best_isa(names: Iterable[str]) -> str | None:
+    """The best of `names` by the catalog's order (kernels.ISAS, best first); None when none is an ISA."""
+    present = set(names)
+    return next((isa for isa in ISAS if isa in present), None)
+
+
+def order_key(value: str, order: Sequence[str]) -> tuple[int, str]:
+    return (order.index(value), "") if value in order else (len(order), value)
+
+
+def sort_key(algorithm: str, isa: str = "", n: int = 0, threads: int = 1, variant: str | None = None, rows: int = 1):
+    return (order_key(algorithm, ALGORITHM_ORDER), order_key(isa, ISA_ORDER), rows > 1, n, rows, threads, variant or "")
+
+
+def series_name(algorithm: str, variant: str | None = None, threads: int = 1, rows: int = 1) -> str:
+    """How tables and plots name a series: "two-pass", "two-pass[nt]", "two-pass x4" (4 threads),
+    "two-pass batch x4" (batches of rows)."""
+    return algorithm + (f"[{variant}]" if variant else "") + (" batch" if rows > 1 else "") + (f" x{threads}" if threads != 1 else "")
+
+
+def record_series(r) -> str:
+    """series_name of a Record."""
+    return series_name(r.algorithm, r.variant, r.threads, r.rows)
+
+
+def kernel_label(algorithm: str, isa: str, variant: str | None = None) -> str:
+    """How progress lines and warnings name one kernel: "two-pass/avx2", "two-pass[nt]/avx2"."""
+    return f"{algorithm}{'[' + variant + ']' if variant else ''}/{isa}"
