@@ -8,9 +8,10 @@ from typing import Iterable, Sequence
 from softbench.catalog import ISAS, algorithms
 
 # Display orders; names not listed sort after these, alphabetically. Algorithms in the catalog's
-# order (native/kernels.def); ISAs narrowest first.
+# order (native/kernels.def); ISAs narrowest first: the catalog's best-first order (native/isas.def)
+# reversed.
 ALGORITHM_ORDER: tuple[str, ...] = tuple(algorithms())
-ISA_ORDER = ("scalar", "sse2", "avx2", "avx512f", "neon")
+ISA_ORDER: tuple[str, ...] = tuple(reversed(ISAS))
 REGIME_ORDER = ("L1", "L2", "L3", "transition", "DRAM", "unknown")
 
 
