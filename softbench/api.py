@@ -37,7 +37,8 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
     non-temporal once a row's input reaches the last-level cache's size.
 
     ``threads`` splits the call across that many threads of a pool created once per process (the
-    workers are pinned to distinct CPUs, wrapping around when there are more threads than CPUs):
+    workers are pinned to distinct CPUs; more threads than the CPUs this process may use is a
+    ValueError with the number):
     the rows of a batch in blocks, or a single row in chunks whose partial sums are merged between
     passes. The outputs equal the one-thread outputs to within the kernels' accuracy (the sums are
     added in another order).
@@ -47,6 +48,8 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
     _check_array("x", x)
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+    if threads > 1 and threads > max_threads():
+        raise ValueError(f"{threads} threads: this process may use {max_threads()} CPUs; ask for at most that many")
     if out is None:
         out = np.empty_like(x)
     else:
@@ -88,6 +91,12 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
     else:
         build.load(build.HARNESS_ISA).lib.sb_batch(fn, rows, cols, xp, yp)
     return out
+
+
+def max_threads() -> int:
+    """The most threads one call may use: one per CPU this process may run on (more would only
+    queue up, and an absurd count would build a pool of that size)."""
+    return len(th.allowed_cpus())
 
 
 _works: dict[tuple, object] = {}  # (algorithm, isa, variant, store kind, fn) -> threads.Work

@@ -305,7 +305,8 @@ def test_cli_json_cross_machine():
 def test_cli_markdown_and_terminal_tables():
     code, out, _ = cli("compare", A1, A2, "--markdown")
     assert code == 0
-    assert "| two-pass | avx2 | 1Mi | L3 | 0.543 | 0.597 | 1.100x | +10.0% | <0.001 | 9/9 | slower |" in out
+    assert "| two-pass | avx2 | 1Mi | L3 | 0.543 | 0.597 | 1.100x | +10.0% | 1.100 [1.097, 1.103] | <0.001 | 0.003 | 9/9 | slower |" in out
+    assert "no change beyond +-" in out and "Holm-adjusted p < 0.05 over the 72 points" in out
     assert "| two-pass | 18 | 1.049x | +4.9% | 9 | 0 | 0 |" in out
     code, out, _ = cli("compare", A1, B)
     assert code == 0

@@ -168,8 +168,8 @@ def test_llc_unknown_is_an_error_only_when_needed():
     "text, key, fragment",
     [
         ('sizes = [1000\nrepetitions = 5\n', None, "not valid TOML"),
-        ('sizes = [1000]\nrepetitions = "three"\n', "repetitions", 'must be an integer >= 5, got "three"'),
-        ("sizes = [1000]\nrepetitions = 3\n", "repetitions", "must be an integer >= 5, got 3"),
+        ('sizes = [1000]\nrepetitions = "three"\n', "repetitions", 'must be an integer >= 5 and <= 1000, got "three"'),
+        ("sizes = [1000]\nrepetitions = 3\n", "repetitions", "must be an integer >= 5 and <= 1000, got 3"),
         ("sizes = [1000]\nrepetitions = true\n", "repetitions", "got true"),
         ("sizes = [1000]\nrepetition = 9\n", "repetition", "did you mean 'repetitions'"),
         ('sizes = [1000]\nalgorithms = ["tow-pass"]\n', "algorithms", "unknown algorithm \"tow-pass\" (did you mean 'two-pass'?)"),
@@ -256,7 +256,7 @@ def test_apply_overrides():
     assert suites.apply_overrides(base, algorithms="all").algorithms == suites.ALGORITHMS
     sweep = suites.apply_overrides(base, sizes={"from": 1000, "to": 100_000, "points_per_decade": 1})
     assert sweep.sizes == Sweep(1000, 100_000, points_per_decade=1)
-    with pytest.raises(InputError, match="command line: option 'repetitions' must be an integer >= 5, got 3"):
+    with pytest.raises(InputError, match="command line: option 'repetitions' must be an integer >= 5 and <= 1000, got 3"):
         suites.apply_overrides(base, repetitions=3)
     with pytest.raises(InputError, match="option 'algorithms' has unknown algorithm"):
         suites.apply_overrides(base, algorithms=["fast"])

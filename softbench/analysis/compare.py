@@ -60,7 +60,7 @@ def to_plain(obj: Any) -> Any:
 
 
 def compare(
-    files: Sequence[ResultFile], mode: str = "auto", alpha: float = DEFAULT_ALPHA, isa: str = "best"
+    files: Sequence[ResultFile], mode: str = "auto", alpha: float = DEFAULT_ALPHA, isa: str = "best", correction: str = "holm"
 ) -> SameMachineComparison | CrossMachineComparison:
     """mode "auto": same-machine comparison when every file passes `same_machine` with the
     first, else across machines; "same" or "cross" force one."""
@@ -68,5 +68,5 @@ def compare(
         raise InputError(f"unknown compare mode {mode!r}; choose auto, same or cross")
     check_files(files)
     if mode == "same" or (mode == "auto" and all_same_machine(files)):
-        return compare_same_machine(files, alpha)
+        return compare_same_machine(files, alpha, correction)
     return compare_cross_machine(files, isa)

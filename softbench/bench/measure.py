@@ -27,7 +27,7 @@ from softbench.bench import baselines as bl, stats
 from softbench.bench.verify import FLT_MIN, REL_TOLERANCE
 from softbench.bridge import build
 from softbench.catalog import algorithms
-from softbench.host import threads
+from softbench.host import placement, threads
 from softbench.host.caches import regime
 from softbench.host.threads import allowed_cpus
 from softbench.results.naming import kernel_label
@@ -100,6 +100,8 @@ class Item:
     variant: str | None = None  # forced store kind ("temporal", "nt"); None: chosen by size
     calls: int = 1
     samples: list[float] = field(default_factory=list)
+    switches: list[int] = field(default_factory=list)  # involuntary context switches per sample
+    steal_ms: list[float] = field(default_factory=list)  # steal time per sample
 
     @property
     def key(self) -> str:
@@ -183,10 +185,12 @@ def measure_point(
     on_start: Callable[[str], None] = lambda label: None,
     rows: int = 1,
     pool: Any = None,
+    probe: Any = None,
 ) -> PointResult:
     """Measure every kernel, twin and STREAM kernel at one point, interleaved: n elements as one
     row, or as a batch of `rows` rows of n / rows (softmax over each row); on this thread, or split
-    across the threads of `pool` (softbench.threads.Pool), twins and STREAM kernels alike."""
+    across the threads of `pool` (softbench.host.threads.Pool), twins and STREAM kernels alike. With
+    a `probe` (softbench.host.placement.DisturbanceProbe), what disturbed each kernel sample is recorded."""
     cols = n // rows
     parallel = pool is not None or rows > 1  # through the pool's loop (a pool of 1 runs a batch)
     if parallel:
@@ -242,13 +246,23 @@ def measure_point(
         rng.shuffle(order)
         for k in order:
             item = items[k]
-            t = time_item(item, item.calls)
+            if probe is not None and rep >= warmup and item.kind == "kernel":
+                token = probe.before()
+                t = time_item(item, item.calls)
+                switches, steal = probe.after(token)
+                item.switches.append(switches)
+                if steal is not None:
+                    item.steal_ms.append(steal)
+            else:
+                t = time_item(item, item.calls)
             if rep >= warmup:
                 item.samples.append(t)
             on_sample()
 
     result = PointResult([], [], [], [])
     regime_name = regime(n, levels)
+    node = placement.numa_node_of(x.ctypes.data)
+    placed = {"numa_node": node} if node is not None else {}
     twin_of = {it.key: it for it in items if it.kind == "twin"}
     table = algorithms()
     shape = {"shape": [rows, cols]} if parallel else {}
@@ -292,6 +306,9 @@ def measure_point(
             **({"cpu": cpu} if cpu is not None else {}),
             **shape,
             **({"sync_ns": float(np.median(sync.samples)) / sync.calls} if sync is not None else {}),
+            **({"samples_involuntary_switches": item.switches} if len(item.switches) == len(item.samples) else {}),
+            **({"samples_steal_ms": item.steal_ms} if item.steal_ms and len(item.steal_ms) == len(item.samples) else {}),
+            **placed,
         })
     for item in (it for it in items if it.kind == "baseline"):
         # A library is reported as it is: its error is measured, not held to the kernels' 1e-5

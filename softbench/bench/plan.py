@@ -117,7 +117,7 @@ def resolve_threads(suite: Suite, cpus: int, *, strict: bool = False) -> tuple[l
     src = suite.source or f"suite '{suite.name}'"
     counts = sorted({cpus if t == "all" else t for t in suite.threads})
     over = [t for t in counts if t > cpus]
-    if over and strict:
+    if over and (strict or len(over) == len(counts)):
         raise InputError(f"{src}: {over[0]} threads need {over[0]} CPUs, but this process may use {cpus}; "
                          "use --threads with counts up to that, or 'all'")  # fmt: skip
     return [t for t in counts if t <= cpus], over

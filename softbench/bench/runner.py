@@ -3,6 +3,7 @@ as the run goes (every finished point is on disk; a stopped run leaves a valid f
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +13,11 @@ import numpy as np
 
 from softbench.bench import baselines as bl, measure, plan as host_plan, stats, suites, verify
 from softbench.bench.measure import pin_to_one_cpu, reliability_warnings, Timer
+from softbench.bench.stopping import stop_message, StopSignals
 from softbench.bridge import build
 from softbench.bridge.resolve import check_variant
 from softbench.errors import SoftbenchError
-from softbench.host import isa as isa_mod, machine, threads as th
+from softbench.host import isa as isa_mod, machine, placement, threads as th
 from softbench.host.caches import cache_levels, last_level_cache_bytes
 from softbench.host.context import collect_full_context
 from softbench.results.files import default_result_path, ResultWriter
@@ -23,7 +25,17 @@ from softbench.results.naming import kernel_label, series_name
 
 
 class Interrupted(SoftbenchError):
-    exit_code = 130
+    """The run was stopped (Ctrl-C: 130; a signal N: 128 + N); the file keeps what was measured."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class OutputFailed(SoftbenchError):
+    """The result file could not be written any more (disk full, folder removed)."""
+
+    exit_code = 4
 
 
 @dataclass
@@ -57,7 +69,7 @@ class Plan:
         return items * (self.suite.repetitions + self.suite.warmup + 2) * per_sample
 
 
-def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None,
+def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None,
               variants=None, baselines=None, shapes=None, threads=None) -> Plan:
     """The suite (built-in name or path) with command-line overrides, resolved for this host.
 
@@ -68,16 +80,22 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
     on the command line, and skipped (with a warning) in a suite."""
     import psutil
 
-    suite = suites.load_suite(suite_ref)
+    suite = suite_ref if isinstance(suite_ref, suites.Suite) else suites.load_suite(suite_ref)
     suite = suites.apply_overrides(suite, algorithms=algorithms, isas=isas, sizes=sizes, shapes=shapes, threads=threads,
                                    repetitions=repetitions, min_time=min_time, seed=seed)  # fmt: skip
+    # what the command line gave is blamed on the command line, not on the suite's file
+    given = dataclasses.replace(suite, source="command line")
+
+    def src(option) -> suites.Suite:
+        return given if option is not None else suite
+
     status = isa_mod.host_status()
     runnable = [n for n, s in status.items() if s.runs]
-    selection = host_plan.resolve_isas(suite, runnable, strict=isas is not None)
+    selection = host_plan.resolve_isas(src(isas), runnable, strict=isas is not None)
     llc = last_level_cache_bytes(machine.collect_caches())
     available = psutil.virtual_memory().available
-    ns = host_plan.resolve_sizes(suite, llc, available, cap=sizes is None)
-    counts, over = host_plan.resolve_threads(suite, len(th.allowed_cpus()), strict=threads is not None)
+    ns = host_plan.resolve_sizes(src(sizes), llc, available, cap=sizes is None)
+    counts, over = host_plan.resolve_threads(src(threads), len(th.allowed_cpus()), strict=threads is not None)
     return Plan(
         suite=suite,
         sizes=ns,
@@ -86,7 +104,7 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
         algorithms=list(suite.algorithms),
         stream_isa=isa_mod.best(),
         variants=_parse_variants(variants),
-        shapes=host_plan.resolve_shapes(suite, llc, available),
+        shapes=host_plan.resolve_shapes(src(shapes), llc, available),
         threads=counts,
         skipped_threads=over,
         **_baselines(baselines),
@@ -127,7 +145,10 @@ class Progress:
     def message(self, text: str) -> None: ...
 
 
-def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> RunOutcome:
+def run(plan: Plan, output: Path | None, progress: Progress | None = None, resume: Path | None = None) -> RunOutcome:
+    """Measure the plan into a new result file `output` (default: a fresh name in the current
+    folder; a folder: a fresh name in it), or with `resume` carry on that stopped file, measuring
+    only the points it lacks (softbench.bench.resume.plan_for_resume checks that it may)."""
     progress = progress or Progress()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     context = collect_full_context(plan.isas, suite=plan.suite.to_dict())
@@ -135,54 +156,83 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
     cpu = pin_to_one_cpu()
     # thread t of every pool runs on thread_cpus[t]: thread 0 is this one, the others each on a
     # core of its own while there are cores (threads.cpu_order); pools are created once, here
-    order = th.cpu_order(th.allowed_cpus(), first=cpu)
+    allowed = th.allowed_cpus()
+    order = th.cpu_order(allowed, first=cpu)
     pools = {t: th.pool(t, order) for t in plan.threads if t > 1}
     context["threads"] = plan.threads
     context["thread_cpus"] = order[: max(plan.threads)]
+    context["allowed_cpus"] = len(allowed)
     context["pinned_cpu"] = cpu if cpu is not None else "unknown"
     context["ftz_daz_set"] = bool(context.get("ftz_daz"))
     context["sizes"] = plan.sizes
     context["shapes"] = [list(s) for s in plan.shapes]
-    path = Path(output) if output else default_result_path(Path.cwd(), context)
-    outcome = RunOutcome(path=path, context=context)
+    context["variants"] = [v or "auto" for v in plan.variants]
+    if plan.baselines:
+        context["baselines"] = [name for name, _ in plan.baselines]
+    thp = placement.thp_mode()
+    if thp is not None:
+        context["thp"] = thp  # huge pages or not changes the DRAM figures
 
     harness = build.load(build.HARNESS_ISA)
     timer = Timer(harness, ftz_daz=bool(context["ftz_daz"]))
     levels = cache_levels(context.get("caches", []))
     rng = np.random.default_rng(plan.suite.seed)
 
+    writer = None
     try:
-        _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools)
-    except KeyboardInterrupt:
-        raise Interrupted(
-            f"interrupted: {len(outcome.records)} points saved in {path} (marked incomplete); run again to finish"
-        ) from None
+        with StopSignals():  # from the file's creation on: a stop always leaves a note in it
+            if resume is not None:
+                writer = ResultWriter.reopen(resume)
+                writer.warn(f"resumed on {context['created']}: the points already in the file were kept, the rest measured now")
+            elif output is None or output.is_dir():  # a folder: a fresh default name inside it
+                writer = ResultWriter(default_result_path(output or Path.cwd(), context), context, free_name=True)
+            else:
+                writer = ResultWriter(output, context)
+            outcome = RunOutcome(path=writer.path, context=writer.context, records=list(writer.results),
+                                 bandwidth=list(writer.bandwidth))  # fmt: skip
+            _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before, progress, pools)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (stopping.Stopped)
+        code = getattr(exc, "exit_code", 130)
+        if writer is None:
+            raise Interrupted("stopped before the result file was written; nothing was measured", exit_code=code) from None
+        raise Interrupted(stop_message(exc, writer), exit_code=code) from None
+    except OSError as exc:
+        if writer is None:
+            raise
+        raise OutputFailed(stop_message(exc, writer)) from None
     return outcome
 
 
-def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools) -> None:
-    # never overwrite: a file already there may hold measurements
-    with ResultWriter(path, context, overwrite=False) as writer:
-        for text in reliability_warnings(context, load_before):
+def _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before, progress, pools) -> None:
+    done_points = {(r["n"], r.get("threads", 1), (r.get("shape") or [1, r["n"]])[0]) for r in writer.results}
+    failed = {f.get("kernel") for f in writer.failures}
+    had = set(writer.warnings)
+
+    def warn(text: str) -> None:
+        if " ".join(text.split()) not in had:  # a resumed run does not repeat what the file says
             writer.warn(text)
+
+    with writer:
+        for text in reliability_warnings(context, load_before):
+            warn(text)
         for name, why in plan.skipped_isas.items():
-            writer.warn(f"ISA {name} skipped: {why}")
+            warn(f"ISA {name} skipped: {why}")
         for name, why in plan.skipped_baselines.items():
-            writer.warn(f"baseline {name} skipped: {why}")
+            warn(f"baseline {name} skipped: {why}")
         if cpu is None:
-            writer.warn("could not pin the measuring thread to one CPU (no sched_setaffinity): the OS may migrate it mid-sample")
+            warn("could not pin the measuring thread to one CPU (no sched_setaffinity): the OS may migrate it mid-sample")
         for t in plan.skipped_threads:
-            writer.warn(f"{t} threads skipped: this process may use {len(context['thread_cpus'])} CPUs, one per thread")
+            warn(f"{t} threads skipped: this process may use {context['allowed_cpus']} CPUs, one per thread")
         for t, pool in pools.items():
             cores = th.cores_of(pool.cpus)
             if cores is not None and cores < t:
-                writer.warn(f"{t} threads run on {cores} physical cores: some share a core (SMT), and a shared core's "
+                warn(f"{t} threads run on {cores} physical cores: some share a core (SMT), and a shared core's "
                             "figures are not a core's own")  # fmt: skip
             if pool.pinned < t - 1:
-                writer.warn(f"{t} threads: only {pool.pinned} of {t - 1} worker threads could be pinned to their CPUs; "
+                warn(f"{t} threads: only {pool.pinned} of {t - 1} worker threads could be pinned to their CPUs; "
                             "the OS may move them")  # fmt: skip
         if plan.baselines and (plan.shapes or plan.threads != [1]):
-            writer.warn("library baselines are measured on single rows with one thread only")
+            warn("library baselines are measured on single rows with one thread only")
 
         # Kernels must be correct before they are fast: the correctness matrix first.
         kernels = []
@@ -191,6 +241,8 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
             for alg in plan.algorithms:
                 for variant in plan.variants:
                     label = kernel_label(alg, isa_name, variant)
+                    if label in failed:
+                        continue  # failed in the stopped session; its failure is in the file
                     progress.describe(f"verifying {label}")
                     writer.set_in_progress(f"verifying {label}")
                     report = verify.verify_kernel(alg, isa_name, large=False, seed=plan.suite.seed, variant=variant)
@@ -206,8 +258,9 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
         smod = build.load(plan.stream_isa)
         streams = [(name, plan.stream_isa, fn, rb, wb) for name, (fn, rb, wb) in smod.streams.items()]
 
-        progress.start(plan.total_work())
-        for (rows, cols), nthreads in ((p, t) for p in plan.points for t in plan.threads):
+        todo = [(p, t) for p in plan.points for t in plan.threads if (p[0] * p[1], t, p[0]) not in done_points]
+        progress.start(sum(plan.point_work(r * c, t) for (r, c), t in todo))
+        for (rows, cols), nthreads in todo:
             n = rows * cols
             work = plan.point_work(n, nthreads)
             single = rows == 1 and nthreads == 1
@@ -221,7 +274,7 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
                 rng=rng, levels=levels, cpu=cpu, baselines=baselines,
                 on_sample=lambda: progress.advance(step),
                 on_start=lambda label: writer.set_in_progress(label),
-                rows=rows, pool=pools.get(nthreads),
+                rows=rows, pool=pools.get(nthreads), probe=_probe(cpu, pools.get(nthreads)),
             )  # fmt: skip
             writer.extend(point.records, point.bandwidth)
             outcome.records.extend(point.records)
@@ -236,9 +289,43 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
         if noisy:
             worst = max(noisy, key=lambda t: t[1])
             writer.warn(f"{len(noisy)} of {len(outcome.records)} points have a spread (IQR) above 10% of the median "
-                        f"(worst: {worst[0]}, {worst[1]:.0%}); close other programs, or raise --repetitions/--min-time")  # fmt: skip
+                        f"(worst: {worst[0]}, {worst[1]:.0%}); {_disturbance_text(outcome.records)}")  # fmt: skip
         outcome.warnings = list(writer.warnings)
         outcome.failures = list(writer.failures)
+
+
+def _probe(cpu, pool):
+    """What disturbs the samples of a point: on the measuring CPU and its pool's CPUs."""
+    if cpu is None:
+        return placement.DisturbanceProbe(None)
+    return placement.DisturbanceProbe(sorted({cpu, *(c for c in (pool.cpus if pool is not None else []) if c >= 0)}))
+
+
+def disturbance_counts(records) -> tuple[int, int, int, int]:
+    """(disturbed samples, samples with a record of it, of which with context switches, with steal)."""
+    disturbed = probed = switched = stolen = 0
+    for r in records:
+        sw, st = r.get("samples_involuntary_switches"), r.get("samples_steal_ms")
+        if sw is None and st is None:
+            continue
+        k = len(r["samples_ns"])
+        probed += k
+        sw, st = sw or [0] * k, st or [0] * k
+        disturbed += sum(1 for a, b in zip(sw, st) if a > 0 or b > 0)
+        switched += sum(1 for a in sw if a > 0)
+        stolen += sum(1 for b in st if b > 0)
+    return disturbed, probed, switched, stolen
+
+
+def _disturbance_text(records) -> str:
+    disturbed, probed, switched, stolen = disturbance_counts(records)
+    hint = "raise --repetitions/--min-time"
+    if not probed:
+        return f"close other programs, or {hint}"
+    if not disturbed:
+        return f"no sample was disturbed by another task or guest (context switches, steal time), so the spread is the kernels' own or the memory system's; {hint}"
+    return (f"{disturbed} of {probed} samples were disturbed ({switched} by involuntary context switches, {stolen} by "
+            f"steal time; flagged per sample in the file): close other programs (see 'softbench doctor'), or {hint}")  # fmt: skip
 
 
 def _name(r: dict[str, Any]) -> str:

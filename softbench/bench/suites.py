@@ -17,8 +17,8 @@ falls back to a default.
     sizes = {sequence = "1-3", from = 1000, to = "4xLLC"}         # 1e3, 3e3, 1e4, 3e4, ...
     shapes = ["4096x8192", "64x50257"]  # batches "ROWSxCOLUMNS": softmax over each row; measured
                                        #   after the sizes (each a single row); default none
-    repetitions = 5                    # samples per point, integer >= 5; default 5
-    min_time = 0.01                    # seconds per sample, number > 0; default 0.01
+    repetitions = 5                    # samples per point, integer from 5 to 1000; default 5
+    min_time = 0.01                    # seconds per sample, number > 0 and <= 10; default 0.01
     warmup = 1                         # warm-up samples discarded, integer >= 0; default 1
     seed = 0                           # seeds input data and the run order, integer >= 0
     threads = [1, 2, "all"]            # thread counts, integers >= 1 or "all" (every CPU the
@@ -82,6 +82,10 @@ ALGORITHMS: tuple[str, ...] = tuple(_kernels.algorithms())
 ISAS: tuple[str, ...] = tuple(reversed(_kernels.ISAS))  # scalar first, as "all" lists them
 ISA_SPECIAL = ("best", "all")
 MIN_REPETITIONS = 5
+# Upper bounds that catch a typo (repetitions = 50000, min_time = 100) before it means a run of days.
+MAX_REPETITIONS = 1000
+MAX_MIN_TIME = 10.0  # seconds per sample
+MAX_THREADS = 4096  # per count, before the host is asked (plan.resolve_threads)
 
 
 @dataclass(frozen=True)
@@ -151,15 +155,15 @@ def _parse_names(v: Any, where: _Where, key: str, known: Sequence[str], special:
     return tuple(dict.fromkeys(out))  # drop repeats, keep order
 
 
-def _int(v: Any, where: _Where, key: str, minimum: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise where.bad(key, f"an integer >= {minimum}", v)
+def _int(v: Any, where: _Where, key: str, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < minimum or (maximum is not None and v > maximum):
+        raise where.bad(key, f"an integer >= {minimum}" + (f" and <= {maximum}" if maximum is not None else ""), v)
     return v
 
 
 def _positive_number(v: Any, where: _Where, key: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise where.bad(key, "a number of seconds > 0", v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 < v <= MAX_MIN_TIME:
+        raise where.bad(key, f"a number of seconds > 0 and <= {MAX_MIN_TIME:g}", v)
     return float(v)
 
 
@@ -176,6 +180,8 @@ def _threads(v: Any, where: _Where) -> tuple[int | str, ...]:
     for t in v:
         if t != "all" and (isinstance(t, bool) or not isinstance(t, int) or t < 1):
             raise where.bad("threads", _THREADS_HELP, v)
+        if t != "all" and t > MAX_THREADS:
+            raise where.say("threads", f"has {t} threads; at most {MAX_THREADS} per count")
     return tuple(dict.fromkeys(v))
 
 
@@ -203,9 +209,9 @@ def suite_from_dict(data: Mapping[str, Any], source: str = "<suite>", default_na
         isas=_parse_names(data.get("isas", ["best"]), where, "isas", ISAS, ISA_SPECIAL),
         sizes=_parse_sizes(data["sizes"], where) if "sizes" in data else (),
         shapes=_parse_shapes(data.get("shapes", []), where),
-        repetitions=_int(data.get("repetitions", MIN_REPETITIONS), where, "repetitions", MIN_REPETITIONS),
+        repetitions=_int(data.get("repetitions", MIN_REPETITIONS), where, "repetitions", MIN_REPETITIONS, MAX_REPETITIONS),
         min_time=_positive_number(data.get("min_time", 0.01), where, "min_time"),
-        warmup=_int(data.get("warmup", 1), where, "warmup", 0),
+        warmup=_int(data.get("warmup", 1), where, "warmup", 0, MAX_REPETITIONS),
         seed=_int(data.get("seed", 0), where, "seed", 0),
         threads=_threads(data.get("threads", [1]), where),
         source=source,
@@ -307,7 +313,7 @@ def apply_overrides(
         if sizes is None:
             changes["sizes"] = ()
     if repetitions is not None:
-        changes["repetitions"] = _int(repetitions, where, "repetitions", MIN_REPETITIONS)
+        changes["repetitions"] = _int(repetitions, where, "repetitions", MIN_REPETITIONS, MAX_REPETITIONS)
     if min_time is not None:
         changes["min_time"] = _positive_number(min_time, where, "min_time")
     if seed is not None:
@@ -315,5 +321,5 @@ def apply_overrides(
     if threads is not None:
         changes["threads"] = _threads(threads, where)
     if warmup is not None:
-        changes["warmup"] = _int(warmup, where, "warmup", 0)
+        changes["warmup"] = _int(warmup, where, "warmup", 0, MAX_REPETITIONS)
     return dataclasses.replace(suite, **changes)

@@ -249,6 +249,10 @@ def _compile(isa: str, compiler: Compiler, flags: list[str], target: Path) -> li
         tmp.unlink(missing_ok=True)
         first = next((ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr.strip()[:300])
         raise BuildError(f"compiling the {isa} kernels failed with {compiler.name} ({compiler.version}): {first}")
+    if not tmp.is_file() or tmp.stat().st_size == 0:  # e.g. CC=/bin/true: "success", no output
+        tmp.unlink(missing_ok=True)
+        raise BuildError(f"the C compiler {compiler.command!r} exited 0 but wrote no module for the {isa} kernels; "
+                         "set CC to a working C compiler")  # fmt: skip
     os.replace(tmp, target)  # atomic: readers see the old module or the whole new one
     return command
 
@@ -277,6 +281,8 @@ def build(isa: str) -> BuiltModule:
                 meta = json.loads(manifest.read_text())
                 command = meta["command"]
                 expected = meta["sha256"]
+                if not (isinstance(command, list) and all(isinstance(c, str) for c in command) and isinstance(expected, str)):
+                    raise TypeError("manifest fields of the wrong type")
             except (OSError, ValueError, KeyError, TypeError):
                 raise BuildError(
                     f"the cached kernel manifest {manifest} is damaged; delete {folder} and run again"

@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from softbench.analysis import compare as cmp, same_machine
+from softbench.analysis import compare as cmp, gate
 from softbench.catalog import check_isa_name
 from softbench.errors import InputError, ResultFileError
 from softbench.reporters import report
@@ -55,49 +55,55 @@ def register(app: typer.Typer) -> None:
     def compare_cmd(
         files: List[Path] = typer.Argument(..., metavar="RESULT.json...", help="Result files written by 'softbench run'; the first is the baseline.", show_default=False),
         mode: str = typer.Option("auto", "--mode", help="auto: same-machine comparison when every file has the first one's CPU model and hostname, else across machines; same or cross force one."),
-        alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Mann-Whitney U test (same machine)."),
-        fail_above: Optional[float] = typer.Option(None, "--fail-above", metavar="PCT", help="Exit 1 when a point is significantly slower than the baseline by more than PCT percent (same machine; for CI)."),
+        alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Mann-Whitney U test (same machine), after the correction for the number of points."),
+        correction: str = typer.Option("holm", "--correction", help="Correction for testing many points at once: holm (no unchanged point called changed, at level alpha), bh (Benjamini-Hochberg: false calls at most alpha of the calls) or none."),
+        fail_above: Optional[str] = typer.Option(None, "--fail-above", metavar="PCT", help="CI gate (same machine): exit 1 when a point is significantly slower than the baseline by more than PCT percent, or per regime: L1=8,DRAM=3 (only those regimes), 5,DRAM=3 (DRAM 3, the others 5). Also fails on failed kernels, unfinished runs, missing or untestable points (see --allow)."),
+        allow: Optional[str] = typer.Option(None, "--allow", help="With --fail-above: let these problems through instead of failing, comma-separated: failed, incomplete, missing, untested."),
         isa: str = typer.Option("best", "--isa", help="Across machines: 'best' (each machine's widest ISA), 'all' (a row per ISA) or an ISA name."),
         skip_bad: bool = typer.Option(False, "--skip-bad", help="Go on without result files that cannot be read (each is named on stderr and in the output)."),
         json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables."),
         markdown_out: bool = typer.Option(False, "--markdown", help="Print Markdown tables on stdout instead of terminal tables."),
     ) -> None:
         """Compare result files. From one machine (same CPU model and hostname): per point the ratio
-        of medians (later file / first) with a Mann-Whitney U test on the raw samples, and the
-        geometric mean per algorithm. From different machines: per algorithm and regime each
-        machine's ns/element, GB/s and roofline efficiency, the Two-Pass and online speedup over
-        each Three-Pass, and the machines side by side.
+        of medians (later file / first), the Hodges-Lehmann ratio with its 95% interval, a
+        Mann-Whitney U test on the raw samples corrected for the number of points, the geometric
+        mean per algorithm, and the largest change any point can have ("no change beyond +-X%").
+        From different machines: per algorithm and regime each machine's ns/element, GB/s and
+        roofline efficiency, the Two-Pass and online speedup over each Three-Pass, and the
+        machines side by side.
 
         Example: softbench compare before.json after.json --fail-above 5
+
+        Example: softbench compare before.json after.json --fail-above L1=8,L2=8,L3=5,DRAM=3
         """
         _check_mode(mode)
         if json_out and markdown_out:
             raise InputError("choose one of --json and --markdown")
-        if fail_above is not None and fail_above < 0:
-            raise InputError(f"--fail-above must be a percentage >= 0, got {fail_above}")
+        thresholds = gate.parse_thresholds(fail_above) if fail_above is not None else None
+        allowed = gate.parse_allow(allow)
+        if allow is not None and thresholds is None:
+            raise InputError("--allow only applies to the gate; add --fail-above")
         loaded, skipped = _load(files, skip_bad, 2)
         if len(loaded) < 2:
             raise InputError(f"compare needs at least two readable result files, got {len(loaded)}")
         if isa not in ("best", "all"):
             check_isa_name(isa)
-        result = cmp.compare(loaded, mode=mode, alpha=alpha, isa=isa)
+        result = cmp.compare(loaded, mode=mode, alpha=alpha, isa=isa, correction=correction)
         result.notes[:0] = skipped
-        regs, untested = [], []
+        verdict = None
         extra: list[str] = []
-        if fail_above is not None:
+        if thresholds is not None:
             if result.kind != "same-machine":
                 raise InputError(
                     "--fail-above needs result files from one machine (same CPU model and hostname); "
                     "these are from different machines (use --mode same to force it)"
                 )
-            regs = same_machine.regressions(result, fail_above)
-            untested = same_machine.untestable_above(result, fail_above)
-            for label, p in untested:
-                extra.append(
-                    f"{label}: {p.algorithm}/{p.isa} n={p.n} is {p.change_pct:+.1f}% but has too few samples to test; not counted by --fail-above"
-                )
+            verdict = gate.evaluate(result, loaded, thresholds, allowed)
+            extra += [f"gate: allowed: {line}" for line in verdict.allowed]
+            if verdict.ungated_regimes:
+                extra.append(f"gate: no threshold for regime(s) {', '.join(verdict.ungated_regimes)}: their points are not gated")
         if json_out:
-            doc = compare_json(result, regs, fail_above)
+            doc = compare_json(result, verdict)
             if extra:
                 doc["notes"] = doc["notes"] + extra
             sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
@@ -105,17 +111,24 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(compare_markdown(result, extra))
         else:
             print_compare(_console(), result, extra)
-        if fail_above is not None:
-            if regs:
-                worst = max(regs, key=lambda lp: lp[1].ratio)
-                label, p = worst
+        if verdict is not None:
+            for line in verdict.problems:
+                sys.stderr.write(f"softbench: gate: {line}\n")
+            if verdict.regressions:
+                label, p = max(verdict.regressions, key=lambda lp: lp[1].hl_ratio)
                 sys.stderr.write(
-                    f"softbench: {len(regs)} point(s) significantly slower than the baseline by more than {fail_above:g}% "
-                    f"(worst: {label} {p.algorithm}/{p.isa} n={p.n}, {p.change_pct:+.1f}%, p={p.p_value:.2g})\n"
+                    f"softbench: {len(verdict.regressions)} point(s) significantly slower than the baseline by more than "
+                    f"{verdict.thresholds.text()} (worst: {label} {p.algorithm}/{p.isa} n={p.n} {p.regime}, "
+                    f"{(p.hl_ratio - 1) * 100:+.1f}% [{(p.ci_low - 1) * 100:+.1f}%, {(p.ci_high - 1) * 100:+.1f}%], "
+                    f"p={p.p_adjusted:.2g} {result.pairs[0].correction})\n"
                 )
+            if not verdict.passed:
+                if not verdict.regressions:
+                    sys.stderr.write(f"softbench: gate failed: {len(verdict.problems)} problem(s) above; "
+                                     "the comparison does not cover what it should\n")  # fmt: skip
                 raise typer.Exit(1)
             if not json_out:
-                sys.stderr.write(f"softbench: no point significantly slower than the baseline by more than {fail_above:g}%\n")
+                sys.stderr.write(f"softbench: no point significantly slower than the baseline by more than {verdict.thresholds.text()}\n")
 
     @app.command("report")
     def report_cmd(

@@ -6,6 +6,7 @@ Human text goes to the terminal (plain when not a TTY); data goes to files, or t
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import List, Optional
 
@@ -13,12 +14,13 @@ import typer
 
 from softbench.analysis.crossovers import crossover_dicts, pair_crossovers
 from softbench.bench import runner, verify
+from softbench.bench.resume import plan_for_resume
 from softbench.bridge import build
 from softbench.catalog import algorithms, check_algorithm, ISAS
 from softbench.cli.analysis import register as _register_analysis
 from softbench.cli.profile import register as _register_profile
-from softbench.errors import SoftbenchError
-from softbench.host import isa
+from softbench.errors import BuildError, InputError, SoftbenchError
+from softbench.host import doctor, isa
 from softbench.host.context import collect_full_context
 from softbench.reporters import terminal
 from softbench.reporters.console import make_console as _console, print_json as _print_json
@@ -61,6 +63,21 @@ def info_cmd(json_out: bool = JsonOpt) -> None:
         terminal.print_info(_console(), ctx)
 
 
+@app.command("doctor")
+def doctor_cmd(json_out: bool = JsonOpt) -> None:
+    """Check this machine before measuring (read-only): frequency governor, boost, transparent huge
+    pages, the SMT sibling of the CPU run measures on, isolcpus/nohz_full, NUMA nodes, load and
+    virtualisation, each with what to do about it. Exits 0; it changes nothing.
+
+    Example: softbench doctor
+    """
+    checks = doctor.run_checks()
+    if json_out:
+        _print_json({"checks": [c.to_dict() for c in checks]})
+    else:
+        terminal.print_doctor(_console(), checks)
+
+
 @app.command("list")
 def list_cmd(json_out: bool = JsonOpt) -> None:
     """The algorithm x ISA matrix: what runs on this host, what is skipped and why.
@@ -81,10 +98,18 @@ def list_cmd(json_out: bool = JsonOpt) -> None:
         for alg in algorithms().values()
         for name in ISAS
     ]
+    try:
+        build.find_compiler()
+        problem = None
+    except BuildError as e:
+        problem = f"no C compiler: the kernels cannot be built here until one is installed ({e})"
     if json_out:
-        _print_json({"kernels": rows, "isas": {n: {"runs": s.runs, "reason": s.reason} for n, s in status.items()}})
+        _print_json({"kernels": rows, "isas": {n: {"runs": s.runs, "reason": s.reason} for n, s in status.items()},
+                     **({"compiler_problem": problem} if problem else {})})  # fmt: skip
     else:
         terminal.print_kernel_matrix(_console(), algorithms(), ISAS, status)
+        if problem:
+            _console().print(f"note: {problem}", markup=False)
 
 
 @app.command("verify")
@@ -132,7 +157,8 @@ def run_cmd(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
     variants: Optional[str] = typer.Option(None, "--variants", help="Comma-separated store variants to measure: auto (by size: non-temporal past the LLC; the default), temporal, nt."),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]')."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json); never overwritten."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json; a folder, or a name ending in '/': a fresh name in it); never overwritten."),
+    resume: Optional[str] = typer.Option(None, "--resume", metavar="FILE", help="Carry on a stopped run: measure only the points FILE lacks, with its own suite, on the machine that started it."),
     json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
 ) -> None:
     """Sweep sizes from L1 to far out of the last-level cache, time every kernel next to its traffic
@@ -142,15 +168,32 @@ def run_cmd(
     Example: softbench run --suite paper --isa avx2 --output zen3-paper.json
 
     Example: softbench run --shape 4096x8192 --sizes 4xLLC --threads 1,2,4,8,16
+
+    Example: softbench run --resume softbench-myhost-20260101-120000.json
     """
     from pathlib import Path
 
-    plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes, shapes=shape, threads=threads,
-                            repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines)  # fmt: skip
+    if resume is not None:
+        given = [name for name, v in (("--suite", suite if suite != "quick" else None), ("--algorithms", algorithms),
+                 ("--isa", isa_names), ("--sizes", sizes), ("--shape", shape), ("--threads", threads),
+                 ("--repetitions", repetitions), ("--min-time", min_time), ("--seed", seed), ("--variants", variants),
+                 ("--baselines", baselines), ("--output", output)) if v is not None]  # fmt: skip
+        if given:
+            raise InputError(f"--resume carries on the file's own suite into the same file; drop {', '.join(given)}")
+        plan = plan_for_resume(Path(resume))
+    else:
+        plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes, shapes=shape, threads=threads,
+                                repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines)  # fmt: skip
+    if output and output.endswith(("/", os.sep)) and not Path(output).is_dir():  # "-o newdir/": a folder
+        try:
+            Path(output).mkdir(parents=True)
+        except OSError as e:
+            raise InputError(f"{output}: cannot create the folder ({e.strerror}); choose another --output") from None
     err_console = _console(stderr=True)
     with terminal.RunProgress(err_console) as progress:
         terminal.print_plan(err_console, plan)
-        outcome = runner.run(plan, Path(output) if output else None, progress)
+        outcome = runner.run(plan, Path(output) if output else None, progress,
+                             resume=Path(resume) if resume is not None else None)  # fmt: skip
     if json_out:
         doc = load(outcome.path)
         _print_json({"file": str(outcome.path), "complete": doc.complete,
@@ -190,6 +233,14 @@ def main() -> None:
     typer (standalone mode) handles usage errors, --help and Ctrl-C itself; what reaches here is
     softbench's own SoftbenchError.
     """
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal (LC_ALL=C) gets "?" for "…", not a traceback
+        try:
+            "…─".encode(stream.encoding or "ascii")
+        except (UnicodeEncodeError, LookupError):
+            try:
+                stream.reconfigure(errors="replace")
+            except (AttributeError, ValueError):
+                pass
     try:
         app()
     except SoftbenchError as exc:

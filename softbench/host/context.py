@@ -3,11 +3,13 @@ and flags per ISA, FTZ/DAZ, the command line)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timezone
 from typing import Any
 
 from softbench.bridge import build
+from softbench.errors import BuildError
 from softbench.host import isa, machine
 
 
@@ -22,7 +24,11 @@ def collect_isas() -> dict[str, Any]:
 
 def collect_compiler(isas: list[str]) -> dict[str, Any]:
     """Compiler name, version and the exact flags/command used for each ISA's module."""
-    comp = build.find_compiler()
+    try:
+        comp = build.find_compiler()
+    except BuildError as e:  # `info` still describes the machine; `run` stops at the build
+        return {"name": "unknown", "path": "unknown", "version": "unknown", "problem": str(e),
+                **({"requested": os.environ["CC"]} if os.environ.get("CC") else {})}  # fmt: skip
     per_isa = {}
     for name in isas:
         info = build.load(name).build_info()
@@ -38,7 +44,10 @@ def collect_full_context(isas: list[str] | None = None, suite: dict | None = Non
     # Which C sources these figures come from: the compile command alone can name another
     # checkout's cached module. build's cache key hashes the same files the same way.
     ctx["kernel_sources"] = {"sha256": build.source_digest()}
-    ctx["ftz_daz"] = bool(build.load(build.HARNESS_ISA).lib.sb_ftz_daz_supported())
+    if "problem" in ctx["compiler"]:
+        ctx["ftz_daz"] = "unknown"  # the probe is C
+    else:
+        ctx["ftz_daz"] = bool(build.load(build.HARNESS_ISA).lib.sb_ftz_daz_supported())
     ctx["command_line"] = [sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]]
     if suite is not None:
         ctx["suite"] = suite

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from softbench.bridge import build
 from softbench.catalog import check_isa_name, ISAS
-from softbench.errors import InputError
+from softbench.errors import BuildError, InputError
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,34 @@ def _machine_arch() -> str:
     return {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}.get(m, m)
 
 
+def features_from_cpuinfo(text: str, arch: str) -> dict:
+    """The probe's flags as Linux's /proc/cpuinfo states them (the kernel lists AVX and AVX-512
+    only when it saves their registers), for when the C probe cannot be built."""
+    flags: set[str] = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags = set(value.split())
+            break
+    f = {n: int(n in flags) for n in ("sse2", "avx", "fma", "avx2", "avx512f")}
+    f.update(is_x86=int(arch == "x86_64"), is_aarch64=int(arch == "aarch64"), os_avx=f["avx"], os_avx512=f["avx512f"],
+             xcr0=0, neon=int("asimd" in flags))  # fmt: skip
+    return f
+
+
 @lru_cache(maxsize=1)
 def cpu_features() -> dict:
-    """CPUID/XGETBV (x86) or AT_HWCAP (AArch64) flags, read by the harness's C probe."""
+    """CPUID/XGETBV (x86) or AT_HWCAP (AArch64) flags, read by the harness's C probe; without a
+    C compiler to build it, from /proc/cpuinfo (`list` and `info` need no compiler)."""
+    try:
+        build.find_compiler()
+    except BuildError:  # only a missing compiler: a damaged or unwritable cache is still an error
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                return features_from_cpuinfo(f.read(), _machine_arch())
+        except OSError:
+            raise BuildError("cannot probe the CPU: no /proc/cpuinfo, and the C probe could not be built "
+                             "(install a C compiler or set CC)") from None
     mod = build.load(build.HARNESS_ISA)
     f = mod.ffi.new("sb_cpu_features *")
     mod.lib.sb_cpu_probe(f)

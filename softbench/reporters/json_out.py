@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from softbench.analysis import compare as cmp, cross_machine, same_machine
 
@@ -12,14 +12,18 @@ COMPARE_JSON_VERSION = 1
 
 def compare_json(
     result: same_machine.SameMachineComparison | cross_machine.CrossMachineComparison,
-    regressions: Sequence[tuple[str, same_machine.PointComparison]] | None = None,
-    fail_above_pct: float | None = None,
+    verdict=None,  # analysis.gate.GateVerdict of --fail-above, or None
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {"softbench_compare": COMPARE_JSON_VERSION, **cmp.to_plain(result)}
     if result.kind == "cross-machine":
         # tuples of (field, values) read better as an object keyed by field
         doc["context"] = {name: dict(zip(result.files, values)) for name, values in result.context}
-    if fail_above_pct is not None:
-        doc["fail_above_pct"] = fail_above_pct
-        doc["regressions"] = [{"file": label, **cmp.to_plain(p)} for label, p in (regressions or [])]
+    if verdict is not None:
+        t = verdict.thresholds
+        if t.default is not None and not t.per_regime:
+            doc["fail_above_pct"] = t.default
+        doc["fail_above"] = {"default_pct": t.default, "per_regime_pct": dict(t.per_regime)}
+        doc["regressions"] = [{"file": label, **cmp.to_plain(p)} for label, p in verdict.regressions]
+        doc["gate"] = {"passed": verdict.passed, "problems": verdict.problems, "allowed": verdict.allowed,
+                       "ungated_regimes": verdict.ungated_regimes}  # fmt: skip
     return doc

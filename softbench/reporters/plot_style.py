@@ -97,10 +97,15 @@ def _figure(panels: int, width_one: float = 6.4, height_one: float = 4.2):
 
 def _save(fig, stem: Path) -> list[Path]:
     png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
-    fig.savefig(png, format="png", metadata={"Software": None})
-    # the layout is done: keep it for the SVG instead of solving it again (half the time)
-    fig.set_layout_engine("none")
-    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": "softbench", "Format": None, "Type": None})
+    try:
+        fig.savefig(png, format="png", metadata={"Software": None})
+        # the layout is done: keep it for the SVG instead of solving it again (half the time)
+        fig.set_layout_engine("none")
+        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": "softbench", "Format": None, "Type": None})
+    except OSError:
+        for p in (png, svg):  # a plot cut short by a full disk is not left looking like a plot
+            p.unlink(missing_ok=True)
+        raise
     return [png, svg]
 
 

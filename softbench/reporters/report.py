@@ -17,6 +17,7 @@ the plots against N, whose x axis is a row's length.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,10 +109,24 @@ def write_report(
         raise InputError(f"--markdown-name must be a file name without folders, got {markdown_name!r}")
     out = Path(output_dir)
     plots = out / plots_dir
+    new_folders = [d for d in (plots, *plots.parents) if not d.exists()]
     try:
         plots.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"{plots}: cannot create the output folder ({e.strerror})") from None
+    try:
+        return _write_report(files, out, plots, markdown_name, html_name, plots_dir, title, mode, isa, alpha, notes)
+    except OSError as e:
+        for d in new_folders:  # folders this call made and left empty go again
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        raise InputError(f"{out}: cannot write the report ({e.strerror}{': ' + str(e.filename) if e.filename else ''}); "
+                         "free space or choose another --output, and run again") from None  # fmt: skip
+
+
+def _write_report(files, out, plots, markdown_name, html_name, plots_dir, title, mode, isa, alpha, notes) -> ReportOutput:
 
     labels = machines.file_labels(files)
     all_notes: list[str] = list(notes)
@@ -250,8 +265,9 @@ def write_report(
 def _same_machine_blocks(result: same_machine.SameMachineComparison) -> list[Any]:
     """Per later run: the geometric means, the significant changes, and every point folded."""
     blocks: list[Any] = [_Para(
-        f"Later runs against {result.files[0]}: ratio of the medians (later / {result.files[0]}; above 1 is slower) and a "
-        f"two-sided Mann-Whitney U test on the raw samples (significant: p < {result.alpha:g}, >= {result.min_samples} samples per side)."
+        f"Later runs against {result.files[0]}: ratio of the medians (later / {result.files[0]}; above 1 is slower), the "
+        "Hodges-Lehmann ratio with its distribution-free 95% interval, and a two-sided Mann-Whitney U test on the raw samples "
+        f"(significant: p < {result.alpha:g} after the correction for the number of points, >= {result.min_samples} samples per side)."
     )]  # fmt: skip
     tables = tb.same_machine_tables(result)
     for pair, full, geo in zip(result.pairs, tables[0::2], tables[1::2]):
@@ -267,4 +283,6 @@ def _write_text(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8", newline="\n")
     except OSError as e:
-        raise InputError(f"{path}: cannot write it ({e.strerror})") from None
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):  # a truncated file is not left behind
+            path.unlink(missing_ok=True)
+        raise

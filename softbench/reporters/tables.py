@@ -68,6 +68,12 @@ def fmt_change(v: float | None) -> str:
     return "-" if v is None or not math.isfinite(v) else f"{v:+.1f}%"
 
 
+def fmt_interval(ratio: float, low: float, high: float) -> str:
+    if not all(math.isfinite(v) for v in (ratio, low, high)):
+        return "-"
+    return f"{ratio:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def fmt_p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
@@ -91,16 +97,23 @@ def same_machine_tables(result: same_machine.SameMachineComparison) -> list[Tabl
         for p in pair.points:
             rows.append([
                 naming.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
-                fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_p(p.p_value),
+                fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_interval(p.hl_ratio, p.ci_low, p.ci_high),
+                fmt_p(p.p_value), fmt_p(p.p_adjusted) if p.enough_samples else "-",
                 f"{p.baseline_samples}/{p.candidate_samples}", p.verdict,
             ])  # fmt: skip
+        correction = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "none"}.get(pair.correction, pair.correction)
+        notes = [f"significant: {correction}-adjusted p < {result.alpha:g} over the {len(pair.points)} points, with >= "
+                 f"{result.min_samples} samples per side; HL: the Hodges-Lehmann ratio (median of the pairwise sample "
+                 "ratios) with its distribution-free 95% interval"]  # fmt: skip
+        if pair.bound_pct is not None:
+            notes.append(f"no change beyond +-{pair.bound_pct:.1f}% at any point (simultaneous 95% intervals, "
+                         f"Bonferroni over {len(pair.points)} points)")  # fmt: skip
         out.append(Table(
             title=f"{pair.candidate} against {pair.baseline} (baseline): time per element, ratio = {pair.candidate} / {pair.baseline} (above 1: slower)",
             headers=["algorithm", "isa", "N", "regime", f"{pair.baseline} ns/elem", f"{pair.candidate} ns/elem",
-                     "ratio", "change", "p (Mann-Whitney)", "samples", "verdict"],
-            rows=rows, align=list("llllrrrrrrl"),
-            notes=[f"significant: p < {result.alpha:g} with >= {result.min_samples} samples per side; "
-                   "p-values are per point, not corrected for the number of points"],
+                     "ratio", "change", "HL ratio [95% CI]", "p (Mann-Whitney)", "p adjusted", "samples", "verdict"],
+            rows=rows, align=list("llllrrrrrrrrl"),
+            notes=notes,
         ))  # fmt: skip
         g_rows = [
             [g.algorithm, str(g.points), fmt_ratio(g.geomean_ratio), fmt_change(g.change_pct), str(g.slower), str(g.faster), str(g.untested)]

@@ -55,8 +55,13 @@ def print_info(console, ctx: dict[str, Any]) -> None:
         t.add_row("unknown", "", "", "", "")
     console.print(t)
     comp = ctx["compiler"]
-    console.print(f"[bold]compiler[/bold]   {comp['name']} {comp['version']} ({comp['path']})")
-    for name, b in comp["per_isa"].items():
+    if "problem" in comp:
+        from rich.markup import escape
+
+        console.print(f"[bold]compiler[/bold]   none: {escape(comp['problem'])}")
+    else:
+        console.print(f"[bold]compiler[/bold]   {comp['name']} {comp['version']} ({comp['path']})")
+    for name, b in comp.get("per_isa", {}).items():
         console.print(f"           {name}: {' '.join(b['flags'])}")
 
 
@@ -343,3 +348,17 @@ def print_tuning(console, doc: dict[str, Any], path, notes: list[str] = ()) -> N
     for note in notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     console.print(f"tuning file: {path}")
+
+
+def print_doctor(console, checks) -> None:
+    from rich.markup import escape
+
+    t = _table(console, "softbench doctor: this machine, before measuring (read-only)")
+    for col in ("check", "state", "found", "what to do"):
+        t.add_column(col, overflow="fold")
+    style = {"ok": "green", "warn": "yellow", "unknown": "dim"}
+    for c in checks:
+        t.add_row(c.name, f"[{style.get(c.state, '')}]{c.state}[/]", escape(c.found), escape(c.advice or "-"))
+    console.print(t)
+    warned = sum(c.state == "warn" for c in checks)
+    console.print(f"{warned} of {len(checks)} checks warn" + ("; figures measured now may move between runs" if warned else ""))

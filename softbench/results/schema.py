@@ -23,7 +23,11 @@ TOOL = "softbench"
 #     records' "shape" ([rows, cols]: a batch, or one row split across threads) and "sync_ns"
 #     (an empty parallel call's time, threads > 1), and bandwidth points' "shape". A record
 #     without "shape" is one row of n: [1, n]. The context's "kernel_sources" ({"sha256": digest of
-#     every .c/.h/.def file the kernels were compiled from}).
+#     every .c/.h/.def file the kernels were compiled from}). Records'
+#     "samples_involuntary_switches" and "samples_steal_ms" (what disturbed each sample) and
+#     "numa_node"; context "thp", "allowed_cpus", "variants", "baselines"; runs stopped by a signal
+#     say so in "warnings". Tightened: times and rates must be > 0 (the reader refuses a zero or
+#     negative sample).
 SCHEMA_VERSION = 1
 # The traffic model per element (bytes), as in design/measurement.md.
 BYTES_KEYS = ("read_x", "read_y", "write_y", "total", "with_rfo")
@@ -67,6 +71,17 @@ class Record:
     # ns of one empty parallel call with the same threads and phases (dispatch, barriers, merges):
     # the synchronisation each call pays, included in ns_per_element. Only with threads > 1.
     sync_ns: float | None = None
+    # What disturbed each sample (samples_ns[i]): the process's involuntary context switches
+    # during it (getrusage) and the steal time on its CPUs (/proc/stat, ms). Only where the OS says.
+    samples_involuntary_switches: list[int] | None = None
+    samples_steal_ms: list[float] | None = None
+    numa_node: int | None = None  # the NUMA node holding most of the input buffer's pages
+
+    def disturbed_samples(self) -> list[int]:
+        """Indices of the samples during which another task or guest took a CPU from the run."""
+        sw = self.samples_involuntary_switches or []
+        st = self.samples_steal_ms or []
+        return [i for i in range(len(self.samples_ns)) if (i < len(sw) and sw[i] > 0) or (i < len(st) and st[i] > 0)]
 
     @property
     def rows(self) -> int:
@@ -91,8 +106,10 @@ _REQUIRED = tuple(n for n in _FIELDS if n not in _OPTIONAL)
 _STR = "a string"
 _POS_INT = "an integer >= 1"
 _NUMBER = "a finite number"
-_NUMBER_OR_NULL = "a finite number or null"
-_SAMPLES = "a non-empty list of finite numbers (ns per sample)"
+_POSITIVE = "a finite number > 0"
+_NON_NEGATIVE = "a finite number >= 0"
+_POSITIVE_OR_NULL = "a finite number > 0, or null"
+_SAMPLES = "a non-empty list of finite numbers > 0 (ns per sample)"
 _BYTES = "an object with numbers " + ", ".join(BYTES_KEYS)
 _EXPECTED = {
     "algorithm": _STR, "isa": _STR, "regime": _STR, "variant": _STR,
@@ -100,11 +117,16 @@ _EXPECTED = {
     "twin_calls_per_sample": _POS_INT, "cpu": "an integer >= 0",
     "bytes_per_element": _BYTES,
     "samples_ns": _SAMPLES, "twin_samples_ns": _SAMPLES,
-    "ns_per_element": _NUMBER, "min_ns_per_element": _NUMBER, "gbps_effective": _NUMBER,
-    "gbps_actual": _NUMBER, "max_rel_error": _NUMBER, "twin_ns_per_element": _NUMBER,
-    "roofline_efficiency": _NUMBER_OR_NULL, "sync_ns": _NUMBER,
+    # a time or a rate of zero or below is impossible: such a file would print "-200%, faster"
+    "ns_per_element": _POSITIVE, "min_ns_per_element": _POSITIVE, "gbps_effective": _POSITIVE,
+    "gbps_actual": _POSITIVE, "max_rel_error": _NON_NEGATIVE, "twin_ns_per_element": _POSITIVE,
+    "roofline_efficiency": _POSITIVE_OR_NULL, "sync_ns": _NON_NEGATIVE,
     "shape": "a list [rows, cols] of integers >= 1 whose product is n",
+    "samples_involuntary_switches": "a list of integers >= 0, one per sample",
+    "samples_steal_ms": "a list of numbers >= 0, one per sample",
+    "numa_node": "an integer >= 0",
 }  # fmt: skip
+_PER_SAMPLE = ("samples_involuntary_switches", "samples_steal_ms")
 
 
 def _is_number(v: Any) -> bool:
@@ -117,14 +139,22 @@ def _valid(name: str, v: Any) -> bool:
         return isinstance(v, str) and v != ""
     if kind == _POS_INT:
         return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-    if name == "cpu":
+    if name in ("cpu", "numa_node"):
         return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    if name == "samples_involuntary_switches":
+        return isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)
+    if name == "samples_steal_ms":
+        return isinstance(v, list) and all(_is_number(x) and x >= 0 for x in v)
     if kind == _NUMBER:
         return _is_number(v)
-    if kind == _NUMBER_OR_NULL:
-        return v is None or _is_number(v)
+    if kind == _POSITIVE:
+        return _is_number(v) and v > 0
+    if kind == _NON_NEGATIVE:
+        return _is_number(v) and v >= 0
+    if kind == _POSITIVE_OR_NULL:
+        return v is None or (_is_number(v) and v > 0)
     if kind == _SAMPLES:
-        return isinstance(v, list) and len(v) > 0 and all(_is_number(x) for x in v)
+        return isinstance(v, list) and len(v) > 0 and all(_is_number(x) and x > 0 for x in v)
     if kind == _BYTES:
         return isinstance(v, dict) and all(_is_number(v.get(k)) for k in BYTES_KEYS)
     if name == "shape":
@@ -159,12 +189,18 @@ def record_from_dict(d: Any, path: str | os.PathLike | None = None, index: int |
         if name in _OPTIONAL and v is None:
             continue
         if not _valid(name, v):
-            raise ResultFileError(
-                f"{where} field '{name}' must be {_EXPECTED[name]}, got {_short(v)}; {hint}"
-            )
+            got = _short(v)
+            if _EXPECTED[name] == _SAMPLES and isinstance(v, list) and v:
+                bad = next(i for i, x in enumerate(v) if not (_is_number(x) and x > 0))
+                got = f"sample {bad} = {_short(v[bad])}"
+            raise ResultFileError(f"{where} field '{name}' must be {_EXPECTED[name]}, got {got}; {hint}")
         if name == "bytes_per_element":
             v = {k: v[k] for k in BYTES_KEYS}  # drop model keys this reader does not know
         values[name] = v
+    for name in _PER_SAMPLE:
+        if name in values and len(values[name]) != len(values["samples_ns"]):
+            raise ResultFileError(f"{where} field '{name}' has {len(values[name])} values for "
+                                  f"{len(values['samples_ns'])} samples; {hint}")  # fmt: skip
     shape = values.get("shape")
     if shape is not None and shape[0] * shape[1] != values["n"]:
         raise ResultFileError(f"{where} field 'shape' must be {_EXPECTED['shape']}, got {_short(shape)} with n = {values['n']}; {hint}")
