@@ -1,6 +1,6 @@
 """Probes of where memory and the measuring CPU sit: transparent huge pages, NUMA nodes, the SMT
 siblings of a CPU, the CPUs kept free of other work (isolcpus, nohz_full), and the steal time and
-context switches that disturb a sample. Like softbench.machine, each probe takes the root of the
+context switches that disturb a sample. Like softbench.host.machine, each probe takes the root of the
 tree it reads (for tests) and answers None rather than raising when the OS does not say."""
 
 from __future__ import annotations
