@@ -16,6 +16,7 @@ from softbench.bench import runner, verify
 from softbench.bridge import build
 from softbench.catalog import algorithms, check_algorithm, ISAS
 from softbench.cli.analysis import register as _register_analysis
+from softbench.cli.export import register as _register_export
 from softbench.cli.profile import register as _register_profile
 from softbench.errors import SoftbenchError
 from softbench.host import isa
@@ -182,6 +183,10 @@ _register_analysis(app)
 # profile and tune (softbench.profile, softbench.tuning) likewise.
 
 _register_profile(app)
+
+
+# export (softbench.reporters.export) likewise.
+_register_export(app)
 
 
 def main() -> None:
