@@ -31,3 +31,64 @@ def test_info_rounds_sizes_and_names_the_hypervisor():
     code, out, err = invoke("info")
     assert code == 0 and "virtual machine: " in out and "virtualized" not in out
     assert re.search(r"^memory\s+\d+(\.\d)? [KMG]iB total, \d+(\.\d)? [KMG]iB available", out, re.M), out
+
+
+# --- tables at 80 columns ------------------------------------------------------------------------
+
+
+def _console(width):
+    import io
+
+    from rich.console import Console
+
+    return Console(width=width, force_terminal=True, color_system=None, file=io.StringIO(), highlight=False)
+
+
+def test_list_fits_80_columns_without_cutting_a_name():
+    from softbench.catalog import ISAS, algorithms
+    from softbench.host import isa
+
+    console = _console(80)
+    terminal.print_kernel_matrix(console, algorithms(), ISAS, isa.host_status())
+    out = console.file.getvalue()
+    assert "…" not in out and all(len(line) <= 80 for line in out.splitlines())
+    for name in algorithms():
+        assert name in out
+    for name in ISAS:
+        assert name in out
+
+
+def _same_machine():
+    from pathlib import Path
+
+    from softbench.analysis import compare as cmp
+    from softbench.results import files as results
+
+    fix = Path(__file__).parent / "fixtures"
+    return cmp.compare([results.load(fix / "machine-a-run1.json"), results.load(fix / "machine-a-run2.json")])
+
+
+def test_compare_tables_fit_80_and_40_columns_and_say_what_they_left_out():
+    from softbench.reporters.compare_terminal import print_compare
+
+    for width in (80, 40):
+        console = _console(width)
+        print_compare(console, _same_machine())
+        out = console.file.getvalue()
+        assert "…" not in out and all(len(line) <= width for line in out.splitlines()), width
+        assert f"left out at {width} columns:" in out
+        assert "two-pass" in out and "slower" in out and "verdict" in out  # the verdicts stay
+    # at 80 columns the algorithm names are whole
+    console = _console(80)
+    print_compare(console, _same_machine())
+    assert "  three-pass-recompute  " in console.file.getvalue()
+
+
+def test_fit_columns_keeps_everything_when_it_fits():
+    from softbench.reporters.fit import fit_columns
+    from softbench.reporters.tables import Table
+
+    t = Table("t", ["a", "b"], [["x", "y"]], ["l", "l"], keep=[1, 2])
+    assert fit_columns(t, 80) == (t, [])
+    narrow, dropped = fit_columns(Table("t", ["aaaa", "bbbb"], [["x" * 30, "y" * 30]], ["l", "l"], keep=[1, 2]), 40)
+    assert narrow.headers == ["bbbb"] and dropped == ["aaaa"]

@@ -35,13 +35,14 @@ def bullet_list(items: Sequence[str]) -> str:
     return "".join(f"- {escape(i)}\n" for i in items)
 
 
-def compare_markdown(result: same_machine.SameMachineComparison | cross_machine.CrossMachineComparison, extra_notes: Sequence[str] = ()) -> str:
+def compare_markdown(result: same_machine.SameMachineComparison | cross_machine.CrossMachineComparison, extra_notes: Sequence[str] = (),
+                     changed_only: bool = False) -> str:
     """The whole comparison as one Markdown document (no timestamps: the same files give the same text)."""
     parts = []
     if result.kind == "same-machine":
         parts.append(f"## softbench compare: same machine ({escape(result.machine)})\n")
         parts.append(bullet_list([f"{label}: {path}" for label, path in zip(result.files, result.paths)]))
-        tables = same_machine_tables(result)
+        tables = same_machine_tables(result, changed_only=changed_only)
     else:
         parts.append("## softbench compare: across machines\n")
         parts.append(bullet_list([f"{label}: {m} ({path})" for label, m, path in zip(result.files, result.machines, result.paths)]))

@@ -71,14 +71,14 @@ def print_info(console, ctx: dict[str, Any]) -> None:
 
 
 def print_kernel_matrix(console, algorithms, isas, status) -> None:
-    t = _table(console, "softmax kernels on this host (bytes/element: read x + read y + write y = total, +RFO)")
-    t.add_column("algorithm")
+    t = _table(console, "softmax kernels: does each run on this host? (bytes/element: read x + read y + write y = total, +RFO)")
+    t.add_column("algorithm", no_wrap=True)
     t.add_column("bytes/elem")
     for name in isas:
         t.add_column(name)
     for alg in algorithms.values():
         traffic = f"{alg.read_x}+{alg.read_y}+{alg.write_y}={alg.bytes_total} ({alg.bytes_with_rfo})"
-        t.add_row(alg.name, traffic, *("runs" if status[n].runs else "skipped" for n in isas))
+        t.add_row(alg.name, traffic, *("yes" if status[n].runs else "no" for n in isas))
     console.print(t)
     for name, st in status.items():
         if not st.runs:
