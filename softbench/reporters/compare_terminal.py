@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from softbench.analysis import cross_machine, same_machine
+from softbench.reporters.console import is_quiet
 from softbench.reporters.fit import fit_columns
 from softbench.reporters.tables import cross_machine_tables, same_machine_tables, Table
 
@@ -30,7 +31,7 @@ def print_table(console, t: Table) -> None:
     console.print(_rich_table(console, fitted))
     if dropped:
         console.print(f"(left out at {console.width} columns: {', '.join(dropped)}; widen the terminal, or use --markdown or --json)", markup=False)
-    for note in fitted.notes:
+    for note in fitted.notes if not is_quiet() else ():
         console.print(note, markup=False)
 
 
@@ -47,5 +48,7 @@ def print_compare(console, result: same_machine.SameMachineComparison | cross_ma
         tables = cross_machine_tables(result)
     for t in tables:
         print_table(console, t)
+    if is_quiet():
+        return
     for note in [*result.notes, *extra_notes]:
         console.print(f"note: {note}", markup=False)
