@@ -127,7 +127,7 @@ class Progress:
     def message(self, text: str) -> None: ...
 
 
-def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> RunOutcome:
+def run(plan: Plan, output: Path | None, progress: Progress | None = None, overwrite: bool = False) -> RunOutcome:
     progress = progress or Progress()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     context = collect_full_context(plan.isas, suite=plan.suite.to_dict())
@@ -152,7 +152,7 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
     rng = np.random.default_rng(plan.suite.seed)
 
     try:
-        _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools)
+        _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools, overwrite)
     except KeyboardInterrupt:
         raise Interrupted(
             f"interrupted: {len(outcome.records)} points saved in {path} (marked incomplete); run again to finish"
@@ -160,9 +160,9 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None) -> Ru
     return outcome
 
 
-def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools) -> None:
-    # never overwrite: a file already there may hold measurements
-    with ResultWriter(path, context, overwrite=False) as writer:
+def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, progress, pools, overwrite=False) -> None:
+    # never overwrite unless asked (run --force): a file already there may hold measurements
+    with ResultWriter(path, context, overwrite=overwrite) as writer:
         for text in reliability_warnings(context, load_before):
             writer.warn(text)
         for name, why in plan.skipped_isas.items():

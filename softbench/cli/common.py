@@ -1,7 +1,6 @@
 """What every softbench command shares on the command line: the exit codes, the one list syntax,
 help text that rich cannot swallow, and a quiet exit on a closed pipe.
 
-(Top-level until #11's cli/ package lands; then it belongs there.)
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ EXIT_CODES = {
     0: "success",
     1: "a regression (compare --fail-above) or a kernel that failed verify",
     2: "bad usage or input: an unknown option or name, an unreadable or damaged file",
-    3: "run or tune measured, but some kernels failed (recorded in the result file)",
+    3: "run measured, but some kernels failed (they are recorded in the result file)",
     130: "interrupted (Ctrl-C); a run's result file keeps every finished point",
     141: "the output pipe was closed (e.g. | head): stopped quietly, as other Unix tools do",
 }
@@ -59,8 +58,13 @@ def escape_help(app: typer.Typer) -> None:
     if app.registered_callback is not None:
         callbacks.append(app.registered_callback.callback)
     for info in infos:
-        doc = info.help if info.help is not None else inspect.getdoc(info.callback)
-        info.help = _escape(doc)
+        if info.help is not None:
+            info.help = _escape(info.help)
+        elif info.callback is not None and info.callback.__doc__:
+            doc = info.callback.__doc__
+            if info.short_help is None:  # the command list: the first paragraph as one line, rewrapped
+                info.short_help = _escape(" ".join(inspect.getdoc(info.callback).split("\n\n")[0].split()))
+            info.callback.__doc__ = _escape(doc)
     for cb in callbacks:
         if cb is None:
             continue

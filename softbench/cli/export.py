@@ -12,6 +12,7 @@ import typer
 from softbench.analysis.compare import load_files
 from softbench.errors import InputError, ResultFileError
 from softbench.reporters import export
+from softbench.reporters.console import is_quiet
 from softbench.reporters.export import FORMATS
 
 
@@ -53,4 +54,5 @@ def register(app: typer.Typer) -> None:
             output.write_text(text, encoding="utf-8", newline="\n")
         except OSError as e:
             raise InputError(f"{output}: cannot write it ({e.strerror})") from None
-        typer.echo(f"wrote {output} ({fmt}, {sum(len(f.results) for f in loaded)} records)", err=True)
+        if not is_quiet():
+            typer.echo(f"wrote {output} ({fmt}, {sum(len(f.results) for f in loaded)} records)", err=True)
