@@ -16,7 +16,7 @@ from tests.cli_runner import invoke
 import softbench
 from softbench.analysis import compare as cmp
 from softbench.analysis import machines
-from softbench.reporters import export
+from softbench.reporters import csv_out, gbench_json
 from softbench.results import files as results
 from softbench.results import gbench, tabular
 from softbench.results import schema as result_schema
@@ -217,7 +217,7 @@ def test_gbench_export_keeps_threads_batches_and_variants(tmp_path):
     rf = results.load(A1)
     r = rf.results[0]
     r.threads, r.shape, r.variant, r.n = 2, [4, r.n], "nt", 4 * r.n
-    doc = export.gbench_document(rf)
+    doc = gbench_json.gbench_document(rf)
     name = f"{r.algorithm}/{r.isa}/{r.n}/rows:4/variant:nt/threads:2"
     runs = [b for b in doc["benchmarks"] if b["run_name"] == name]
     assert len(runs) == len(r.samples_ns) + 4 and all(b["threads"] == 2 for b in runs)
@@ -248,7 +248,7 @@ def test_export_never_overwrites_without_force(tmp_path):
 
 
 def test_csv_cells_are_plain_values():
-    text = export.to_csv([results.load(GB)])
+    text = csv_out.to_csv([results.load(GB)])
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0]["roofline_efficiency"] == "" and rows[0]["imported_name"].endswith("/manual_time")
     assert math.isfinite(float(rows[0]["ns_per_element"]))
