@@ -12,7 +12,7 @@ import typer
 from softbench.analysis.compare import load_files
 from softbench.errors import InputError, ResultFileError
 from softbench.reporters import export
-from softbench.reporters.console import is_quiet
+from softbench.reporters.console import is_quiet, say
 from softbench.reporters.export import FORMATS
 
 
@@ -46,6 +46,8 @@ def register(app: typer.Typer) -> None:
             for line in errors[:-1]:
                 sys.stderr.write(f"softbench: error: {line}\n")
             raise ResultFileError(errors[-1])
+        for f in loaded:
+            say(f"read {f.path}: {len(f.results)} records ({f.source_format})")
         text = export.export(loaded, fmt, context=context)
         if output is None:
             sys.stdout.write(text)
