@@ -1,6 +1,7 @@
 """softbench: benchmark and profile softmax kernels on CPUs."""
 
 from softbench.api import softmax
+from softbench.results.files import load
 from softbench.version import __version__
 
-__all__ = ["__version__", "softmax"]
+__all__ = ["__version__", "softmax", "load"]

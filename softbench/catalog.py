@@ -12,6 +12,11 @@ from pathlib import Path
 from softbench.errors import InputError
 
 
+# "Effective" GB/s counts this many bytes per element: one read of x, one write of y (XNNPACK's
+# convention, and the traffic assumed for a softmax whose passes are unknown).
+EFFECTIVE_BYTES = 8
+
+
 def native_dir() -> Path:
     """The C sources: softbench/native in an installed wheel, ../native in a source checkout."""
     here = Path(__file__).resolve().parent

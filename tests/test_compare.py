@@ -28,6 +28,7 @@ DAMAGED = {
     "damaged-not-softbench.json": "not a softbench result file",
     "damaged-newer-schema.json": "newer softbench (schema 99",
     "damaged-missing-field.json": "has no field 'samples_ns'",
+    "damaged-gbench-no-time-unit.json": "needs a number 'real_time' and a 'time_unit'",
 }
 
 

@@ -20,7 +20,7 @@ LAYERS = [
     ("measurement", ["softbench.bench"]),
     ("analysis", ["softbench.analysis"]),
     ("reporters", ["softbench.reporters"]),
-    ("public face", ["softbench", "softbench.api", "softbench.cli"]),
+    ("public face", ["softbench", "softbench.__main__", "softbench.api", "softbench.cli"]),
 ]
 RANK = {prefix: (i, name) for i, (name, prefixes) in enumerate(LAYERS) for prefix in prefixes}
 

@@ -303,21 +303,29 @@ def test_virtualization_flag_and_vendor(tmp_path: Path) -> None:
     write(tmp_path / "proc", "cpuinfo", X86_CPUINFO)
     write(tmp_path / "sys", "class/dmi/id/sys_vendor", "QEMU\n")
     v = collect_virtualization(procfs_root=tmp_path / "proc", sysfs_root=tmp_path / "sys")
-    assert v == {"hypervisor_flag": True, "sys_vendor": "QEMU", "virtualized": True}
+    assert v == {"hypervisor_flag": True, "sys_vendor": "QEMU", "virtualized": True, "hypervisor": "QEMU"}
+
+
+def test_virtualization_names_kvm_from_its_paravirtual_clock(tmp_path: Path) -> None:
+    # no DMI (as in many containers on a KVM guest): the kvm-clock clock source names the hypervisor
+    write(tmp_path / "proc", "cpuinfo", X86_CPUINFO)
+    write(tmp_path / "sys", "devices/system/clocksource/clocksource0/available_clocksource", "tsc kvm-clock \n")
+    v = collect_virtualization(procfs_root=tmp_path / "proc", sysfs_root=tmp_path / "sys")
+    assert v["virtualized"] is True and v["hypervisor"] == "KVM"
 
 
 def test_virtualization_bare_metal_x86(tmp_path: Path) -> None:
     write(tmp_path / "proc", "cpuinfo", X86_CPUINFO.replace(" hypervisor", ""))
     write(tmp_path / "sys", "class/dmi/id/sys_vendor", "Dell Inc.\n")
     v = collect_virtualization(procfs_root=tmp_path / "proc", sysfs_root=tmp_path / "sys")
-    assert v == {"hypervisor_flag": False, "sys_vendor": "Dell Inc.", "virtualized": False}
+    assert v == {"hypervisor_flag": False, "sys_vendor": "Dell Inc.", "virtualized": False, "hypervisor": UNKNOWN}
 
 
 def test_virtualization_arm_without_dmi_is_unknown(tmp_path: Path) -> None:
     # arm64 has no hypervisor cpu flag, so a missing flag must not read as "bare metal".
     write(tmp_path / "proc", "cpuinfo", ARM_CPUINFO)
     v = collect_virtualization(procfs_root=tmp_path / "proc", sysfs_root=tmp_path / "sys")
-    assert v == {"hypervisor_flag": UNKNOWN, "sys_vendor": UNKNOWN, "virtualized": UNKNOWN}
+    assert v == {"hypervisor_flag": UNKNOWN, "sys_vendor": UNKNOWN, "virtualized": UNKNOWN, "hypervisor": UNKNOWN}
 
 
 # --- os --------------------------------------------------------------------------------------

@@ -31,6 +31,15 @@ def test_every_native_source_and_suite_is_package_data():
                 assert any(fnmatch.fnmatch(rel, p) and rel.count("/") == p.count("/") for p in patterns), rel
 
 
+def test_the_published_schema_is_package_data():
+    """softbench/schema/*.json (the result file's JSON Schema) must be in the wheel."""
+    patterns = CONF["package-data"]["softbench"]
+    files = [f.relative_to(ROOT / "softbench").as_posix() for f in (ROOT / "softbench" / "schema").glob("*")]
+    assert "schema/result-v1.json" in files
+    for rel in files:
+        assert any(fnmatch.fnmatch(rel, p) for p in patterns), rel
+
+
 def test_traffic_table_matches_the_design_model():
     """measurement.md's table: total and with-RFO bytes per element for each algorithm."""
     from softbench.catalog import algorithms

@@ -170,7 +170,8 @@ def valid_doc(**kw):
         ('{"schema_version": 1,\n "tool": "softbench", ', r"not valid JSON \(line 2, column"),
         ("", "not valid JSON"),
         ("[1, 2]", "not a softbench result file"),
-        ({"benchmarks": [], "context": {}}, "not a softbench result file"),
+        ({"machine_info": {}, "benchmarks": []}, "not a softbench result file"),  # pytest-benchmark's
+        ({"context": {}, "benchmarks": [{"name": "BM_x/8", "real_time": 1.0}]}, r"benchmark 0 \(BM_x/8\) needs .*'time_unit'"),
         ({"tool": "softbench", "results": []}, "not a softbench result file"),
         (valid_doc(schema_version=2), r"written by a newer softbench \(schema 2.*upgrade softbench"),
         (valid_doc(schema_version="1"), "schema_version"),

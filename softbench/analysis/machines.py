@@ -50,9 +50,31 @@ def machine_name(ctx: dict[str, Any]) -> str:
 
 
 def same_machine(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """The same-machine rule: CPU model and hostname both known and equal (see module doc)."""
+    """The same-machine rule: CPU model and hostname both known and equal (see module doc).
+
+    A file imported from another tool (Google Benchmark: context["imported"]) names no CPU model;
+    with one, the rule asks for the same hostname, the same data/unified cache sizes (both
+    known) and the same number of logical CPUs (both known) instead."""
     ma, mb, ha, hb = cpu_model(a), cpu_model(b), hostname(a), hostname(b)
-    return "unknown" not in (ma, mb, ha, hb) and ma == mb and ha == hb
+    if "unknown" in (ha, hb) or ha != hb:
+        return False
+    if "unknown" not in (ma, mb):
+        return ma == mb
+    if not (_imported(a) or _imported(b)):
+        return False
+    ca, cb = cache_sizes(a), cache_sizes(b)
+    na, nb = _logical_cpus(a), _logical_cpus(b)
+    return bool(ca) and ca == cb and na is not None and na == nb
+
+
+def _imported(ctx: dict[str, Any]) -> bool:
+    return isinstance(ctx.get("imported"), dict)
+
+
+def _logical_cpus(ctx: dict[str, Any]) -> int | None:
+    c = ctx.get("cores")
+    n = c.get("logical") if isinstance(c, dict) else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else None
 
 
 def all_same_machine(files: Sequence[ResultFile]) -> bool:
@@ -96,6 +118,14 @@ def file_notes(rf: ResultFile, label: str | None = None) -> list[str]:
     notes = []
     if rf.context.get("fixture") is True:
         notes.append(f"{name}: synthetic test data (fixture), not a measurement")
+    if rf.imported:
+        imp = rf.context.get("imported") if isinstance(rf.context.get("imported"), dict) else {}
+        notes.append(
+            f"{name}: imported from a {rf.source_format} file: its own timings, with no traffic twin "
+            "(no roofline efficiency) and no accuracy check; no CPU model, so the machine is matched by "
+            "hostname, caches and CPU count"
+        )
+        notes.extend(f"{name}: {n}" for n in imp.get("notes", []) if isinstance(n, str))
     if not rf.complete:
         where = getattr(rf, "in_progress", None)
         notes.append(

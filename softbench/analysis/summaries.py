@@ -49,7 +49,7 @@ class RegimeCell:
     gbps_effective: float  # 8 bytes per element / ns_per_element
     gbps_actual: float  # the algorithm's traffic model total / ns_per_element
     roofline_efficiency: float | None  # median over points that have one
-    max_rel_error: float  # worst over the points
+    max_rel_error: float | None  # worst over the points (None: no point was checked, imported)
 
 
 def _cell(records: list[Record]) -> RegimeCell:
@@ -60,7 +60,7 @@ def _cell(records: list[Record]) -> RegimeCell:
         ns_per_element=ns, gbps_effective=8.0 / ns if ns > 0 else math.nan,
         gbps_actual=total / ns if ns > 0 else math.nan,
         roofline_efficiency=_median(r.roofline_efficiency for r in records),
-        max_rel_error=max(r.max_rel_error for r in records),
+        max_rel_error=max((r.max_rel_error for r in records if r.max_rel_error is not None), default=None),
     )  # fmt: skip
 
 

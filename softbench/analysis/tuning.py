@@ -133,6 +133,12 @@ def write(doc: Mapping[str, Any], path: Path | None = None) -> Path:
     return p
 
 
+def no_tuning_file(path: Path) -> str:
+    """What `softbench tune --show` says before any tuning exists."""
+    return (f"no tuning file at {path} (run `softbench tune` to write one); until one exists, "
+            f"softmax(algorithm='auto') uses the default rule: {DEFAULT_RULE}")  # fmt: skip
+
+
 def read(path: Path) -> dict[str, Any]:
     """The tuning document at `path`; InputError (one line) when it is not one."""
     try:

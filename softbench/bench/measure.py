@@ -26,13 +26,12 @@ import numpy as np
 from softbench.bench import baselines as bl, stats
 from softbench.bench.verify import FLT_MIN, REL_TOLERANCE
 from softbench.bridge import build
-from softbench.catalog import algorithms
+from softbench.catalog import EFFECTIVE_BYTES, algorithms
 from softbench.host import placement, threads
 from softbench.host.caches import regime
 from softbench.host.threads import allowed_cpus
 from softbench.results.naming import kernel_label
 
-EFFECTIVE_BYTES = 8  # per element: one read of x, one write of y (XNNPACK's convention)
 # A sample spread (IQR / median) above this is reported as unreliable.
 SPREAD_WARNING = 0.10
 # A library baseline whose output is off by more than this gets no figure (it is broken, not just

@@ -145,10 +145,12 @@ class Progress:
     def message(self, text: str) -> None: ...
 
 
-def run(plan: Plan, output: Path | None, progress: Progress | None = None, resume: Path | None = None) -> RunOutcome:
+def run(plan: Plan, output: Path | None, progress: Progress | None = None, resume: Path | None = None,
+        overwrite: bool = False) -> RunOutcome:
     """Measure the plan into a new result file `output` (default: a fresh name in the current
-    folder; a folder: a fresh name in it), or with `resume` carry on that stopped file, measuring
-    only the points it lacks (softbench.bench.resume.plan_for_resume checks that it may)."""
+    folder; a folder: a fresh name in it; an existing file only with `overwrite`, run --force), or
+    with `resume` carry on that stopped file, measuring only the points it lacks
+    (softbench.bench.resume.plan_for_resume checks that it may)."""
     progress = progress or Progress()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     context = collect_full_context(plan.isas, suite=plan.suite.to_dict())
@@ -187,7 +189,7 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None, resum
             elif output is None or output.is_dir():  # a folder: a fresh default name inside it
                 writer = ResultWriter(default_result_path(output or Path.cwd(), context), context, free_name=True)
             else:
-                writer = ResultWriter(output, context)
+                writer = ResultWriter(output, context, overwrite=overwrite)
             outcome = RunOutcome(path=writer.path, context=writer.context, records=list(writer.results),
                                  bandwidth=list(writer.bandwidth))  # fmt: skip
             _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before, progress, pools)

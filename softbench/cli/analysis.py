@@ -1,5 +1,5 @@
-"""`softbench compare` and `softbench report`: thin typer commands over softbench.compare and
-softbench.report. cli.py adds them to its app with `register(app)`.
+"""`softbench compare` and `softbench report`: thin typer commands over softbench.analysis.compare
+and softbench.reporters.report. cli/app.py adds them to its app with `register(app)`.
 
 Result files that cannot be read (not JSON, not softbench's, a newer schema, damaged) are named
 one line each on stderr; the command then stops (exit 2) unless --skip-bad is given, in which case
@@ -16,11 +16,11 @@ from typing import List, Optional
 import typer
 
 from softbench.analysis import compare as cmp, gate
-from softbench.catalog import check_isa_name
+from softbench.catalog import check_isa_name, ISAS
 from softbench.errors import InputError, ResultFileError
 from softbench.reporters import report
 from softbench.reporters.compare_terminal import print_compare
-from softbench.reporters.console import make_console as _console
+from softbench.reporters.console import is_quiet, make_console as _console, say
 from softbench.reporters.json_out import compare_json
 from softbench.reporters.markdown import compare_markdown
 
@@ -39,6 +39,8 @@ def _load(paths: List[Path], skip_bad: bool, need: int) -> tuple[list, list[str]
     notes = [f"skipped (unreadable): {line}" for line in errors]
     for line in notes:
         sys.stderr.write(f"softbench: warning: {line}\n")
+    for f in files:
+        say(f"read {f.path}: {len(f.results)} records ({f.source_format}, {'complete' if f.complete else 'incomplete'})")
     return files, notes
 
 
@@ -53,16 +55,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command("compare")
     def compare_cmd(
-        files: List[Path] = typer.Argument(..., metavar="RESULT.json...", help="Result files written by 'softbench run'; the first is the baseline.", show_default=False),
-        mode: str = typer.Option("auto", "--mode", help="auto: same-machine comparison when every file has the first one's CPU model and hostname, else across machines; same or cross force one."),
+        files: List[Path] = typer.Argument(..., metavar="RESULT.json...", help="Result files written by 'softbench run', or Google Benchmark JSON; the first is the baseline.", show_default=False),
+        mode: str = typer.Option("auto", "--mode", help=f"One of {', '.join(_MODES)}. auto: same-machine comparison when every file has the first one's CPU model and hostname, else across machines; same or cross force one."),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the Mann-Whitney U test (same machine), after the correction for the number of points."),
         correction: str = typer.Option("holm", "--correction", help="Correction for testing many points at once: holm (no unchanged point called changed, at level alpha), bh (Benjamini-Hochberg: false calls at most alpha of the calls) or none."),
         fail_above: Optional[str] = typer.Option(None, "--fail-above", metavar="PCT", help="CI gate (same machine): exit 1 when a point is significantly slower than the baseline by more than PCT percent, or per regime: L1=8,DRAM=3 (only those regimes), 5,DRAM=3 (DRAM 3, the others 5). Also fails on failed kernels, unfinished runs, missing or untestable points (see --allow)."),
         allow: Optional[str] = typer.Option(None, "--allow", help="With --fail-above: let these problems through instead of failing, comma-separated: failed, incomplete, missing, untested."),
-        isa: str = typer.Option("best", "--isa", help="Across machines: 'best' (each machine's widest ISA), 'all' (a row per ISA) or an ISA name."),
+        isa: str = typer.Option("best", "--isa", help=f"Across machines: 'best' (each machine's widest ISA), 'all' (a row per ISA) or an ISA name: {', '.join(ISAS)}."),
         skip_bad: bool = typer.Option(False, "--skip-bad", help="Go on without result files that cannot be read (each is named on stderr and in the output)."),
         json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables."),
         markdown_out: bool = typer.Option(False, "--markdown", help="Print Markdown tables on stdout instead of terminal tables."),
+        changed_only: bool = typer.Option(False, "--changed-only", help="Same machine: list only the points that changed significantly (slower or faster)."),
     ) -> None:
         """Compare result files. From one machine (same CPU model and hostname): per point the ratio
         of medians (later file / first), the Hodges-Lehmann ratio with its 95% interval, a
@@ -89,6 +92,8 @@ def register(app: typer.Typer) -> None:
         if isa not in ("best", "all"):
             check_isa_name(isa)
         result = cmp.compare(loaded, mode=mode, alpha=alpha, isa=isa, correction=correction)
+        say(f"compared as {'the same machine' if result.kind == 'same-machine' else 'different machines'} (--mode {mode}; "
+            "same machine: CPU model and hostname known and equal, or for an imported file hostname, caches and CPU count)")  # fmt: skip
         result.notes[:0] = skipped
         verdict = None
         extra: list[str] = []
@@ -108,9 +113,9 @@ def register(app: typer.Typer) -> None:
                 doc["notes"] = doc["notes"] + extra
             sys.stdout.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         elif markdown_out:
-            sys.stdout.write(compare_markdown(result, extra))
+            sys.stdout.write(compare_markdown(result, extra, changed_only=changed_only))
         else:
-            print_compare(_console(), result, extra)
+            print_compare(_console(), result, extra, changed_only=changed_only)
         if verdict is not None:
             for line in verdict.problems:
                 sys.stderr.write(f"softbench: gate: {line}\n")
@@ -132,14 +137,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report_cmd(
-        files: List[Path] = typer.Argument(..., metavar="RESULT.json...", help="Result files written by 'softbench run'.", show_default=False),
+        files: List[Path] = typer.Argument(..., metavar="RESULT.json...", help="Result files written by 'softbench run', or Google Benchmark JSON.", show_default=False),
         output: Path = typer.Option(..., "--output", "-o", help="Folder to write into (created if missing); existing files of the same names are replaced."),
         markdown_name: str = typer.Option("report.md", "--markdown-name", help="Name of the Markdown file in the output folder, e.g. README.md to write results/README.md."),
         html: bool = typer.Option(True, "--html/--no-html", help="Also write index.html (the same content, SVG plots)."),
         plots_dir: str = typer.Option("plots", "--plots-dir", help="Subfolder of the output folder for the PNG and SVG plots (linked relatively)."),
         title: str = typer.Option("softbench report", "--title", help="Title of the report."),
-        mode: str = typer.Option("auto", "--mode", help="How to compare two or more files: auto (by the same-machine rule), same or cross."),
-        isa: str = typer.Option("best", "--isa", help="Across files: 'best' (each file's widest ISA) or an ISA name."),
+        mode: str = typer.Option("auto", "--mode", help=f"How to compare two or more files, one of {', '.join(_MODES)}: auto (by the same-machine rule), same or cross."),
+        isa: str = typer.Option("best", "--isa", help=f"Across files: 'best' (each file's widest ISA) or an ISA name: {', '.join(ISAS)}."),
         skip_bad: bool = typer.Option(False, "--skip-bad", help="Go on without result files that cannot be read (each is named on stderr and in the report)."),
         json_out: bool = typer.Option(False, "--json", help="Print the list of files written as JSON on stdout."),
     ) -> None:
@@ -169,7 +174,7 @@ def register(app: typer.Typer) -> None:
                 "markdown": str(out.markdown), "html": str(out.html) if out.html else None,
                 "plots": [str(p) for p in out.plots], "notes": out.notes,
             }, indent=2) + "\n")  # fmt: skip
-        else:
+        elif not is_quiet():
             typer.echo(f"wrote {out.markdown}" + (f", {out.html}" if out.html else "") + f" and {len(out.plots)} plots in {output / plots_dir}")
             for note in out.notes:
                 typer.echo(f"note: {note}")

@@ -16,23 +16,31 @@ from softbench.analysis.crossovers import crossover_dicts, pair_crossovers
 from softbench.bench import runner, verify
 from softbench.bench.resume import plan_for_resume
 from softbench.bridge import build
+from softbench.bridge.resolve import VARIANTS
 from softbench.catalog import algorithms, check_algorithm, ISAS
 from softbench.cli.analysis import register as _register_analysis
+from softbench.cli.common import choices, escape_help, exit_codes_text, quiet_broken_pipe, split_list
+from softbench.cli.export import register as _register_export
 from softbench.cli.profile import register as _register_profile
 from softbench.errors import BuildError, InputError, SoftbenchError
 from softbench.host import doctor, isa
 from softbench.host.context import collect_full_context
 from softbench.reporters import terminal
-from softbench.reporters.console import make_console as _console, print_json as _print_json
+from softbench.reporters.console import make_console as _console, print_json as _print_json, set_verbosity
 from softbench.results.files import load
 from softbench.version import __version__
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Benchmark and profile softmax kernels on this CPU (the Two-Pass paper's algorithms and the online softmax).",
+    epilog=exit_codes_text(),
 )
+
+ALGORITHMS = choices(algorithms())
+ISA_NAMES = choices(ISAS)
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables.")
 
@@ -46,8 +54,12 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only data, warnings and errors: no progress, plans, notes or confirmations."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also say on stderr what softbench does (files read, how machines were matched)."),
 ) -> None:
-    pass
+    if quiet and verbose:
+        raise InputError("choose one of --quiet and --verbose")
+    set_verbosity(quiet=quiet, verbose=verbose)
 
 
 @app.command("info")
@@ -114,8 +126,8 @@ def list_cmd(json_out: bool = JsonOpt) -> None:
 
 @app.command("verify")
 def verify_cmd(
-    algorithm: Optional[List[str]] = typer.Option(None, "--algorithm", "-a", help="Only this algorithm (repeatable)."),
-    isa_names: Optional[List[str]] = typer.Option(None, "--isa", "-i", help="Only this ISA (repeatable)."),
+    algorithm: Optional[List[str]] = typer.Option(None, "--algorithms", "--algorithm", "-a", help=f"Only these algorithms (repeatable or comma-separated): {ALGORITHMS}."),
+    isa_names: Optional[List[str]] = typer.Option(None, "--isa", "-i", help=f"Only these ISAs (repeatable or comma-separated): {ISA_NAMES}."),
     quick: bool = typer.Option(False, "--quick", help="Skip the 2^26-element accuracy cases (a few seconds instead of ~a minute)."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -125,8 +137,8 @@ def verify_cmd(
 
     Example: softbench verify --isa avx2 --quick
     """
-    algs = [check_algorithm(a).name for a in algorithm] if algorithm else list(algorithms())
-    isas = [isa.resolve(i) for i in isa_names] if isa_names else isa.runnable()
+    algs = [check_algorithm(a).name for a in split_list(algorithm)] if split_list(algorithm) else list(algorithms())
+    isas = [isa.resolve(i) for i in split_list(isa_names)] if split_list(isa_names) else isa.runnable()
     console = _console()
     reports, exp = [], {}
     for name in isas:
@@ -147,18 +159,19 @@ def verify_cmd(
 @app.command("run")
 def run_cmd(
     suite: str = typer.Option("quick", "--suite", "-s", help="Built-in suite name (quick, paper, full, models, rowlength, targets) or a path to a suite TOML file."),
-    algorithms: Optional[str] = typer.Option(None, "--algorithms", "-a", help="Comma-separated algorithms (or 'all'); overrides the suite."),
-    isa_names: Optional[str] = typer.Option(None, "--isa", "-i", help="Comma-separated ISAs, or 'best'/'all'; overrides the suite."),
-    sizes: Optional[str] = typer.Option(None, "--sizes", help="Comma-separated sizes in elements: 4096, 4Ki, 64Mi, 1e6, 4xLLC."),
-    shape: Optional[str] = typer.Option(None, "--shape", help="Comma-separated batches ROWSxCOLUMNS (softmax over each row): 4096x8192,64x50257. With --shape alone, the suite's sizes are not run (and with --sizes alone, not its shapes)."),
-    threads: Optional[str] = typer.Option(None, "--threads", "-t", help="Comma-separated thread counts, or 'all' (every CPU this process may use): 1,2,4,all. Rows are split across threads, a single row into chunks; twins and STREAM figures use the same threads."),
+    algorithms: Optional[List[str]] = typer.Option(None, "--algorithms", "--algorithm", "-a", help=f"Algorithms (repeatable or comma-separated; or 'all'): {ALGORITHMS}. Overrides the suite."),
+    isa_names: Optional[List[str]] = typer.Option(None, "--isa", "-i", help=f"ISAs (repeatable or comma-separated; or 'best', 'all'): {ISA_NAMES}. Overrides the suite."),
+    sizes: Optional[List[str]] = typer.Option(None, "--sizes", "--size", "-n", help="Sizes in float32 elements (repeatable or comma-separated): 4096, 4Ki, 64Mi, 1e6, 2^26, 4xLLC."),
+    shape: Optional[List[str]] = typer.Option(None, "--shape", help="Comma-separated batches ROWSxCOLUMNS (softmax over each row): 4096x8192,64x50257. With --shape alone, the suite's sizes are not run (and with --sizes alone, not its shapes)."),
+    threads: Optional[List[str]] = typer.Option(None, "--threads", "-t", help="Comma-separated thread counts, or 'all' (every CPU this process may use): 1,2,4,all. Rows are split across threads, a single row into chunks; twins and STREAM figures use the same threads."),
     repetitions: Optional[int] = typer.Option(None, "--repetitions", "-r", help="Samples per point (>= 5)."),
     min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample (the loop of calls is calibrated to last at least this)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
-    variants: Optional[str] = typer.Option(None, "--variants", help="Comma-separated store variants to measure: auto (by size: non-temporal past the LLC; the default), temporal, nt."),
-    baselines: Optional[str] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]')."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json; a folder, or a name ending in '/': a fresh name in it); never overwritten."),
+    variants: Optional[List[str]] = typer.Option(None, "--variants", help=f"Store variants to measure (repeatable or comma-separated): auto (by size: non-temporal past the LLC; the default), {choices(VARIANTS)}."),
+    baselines: Optional[List[str]] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]')."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json; a folder, or a name ending in '/': a fresh name in it); an existing file is kept unless --force."),
     resume: Optional[str] = typer.Option(None, "--resume", metavar="FILE", help="Carry on a stopped run: measure only the points FILE lacks, with its own suite, on the machine that started it."),
+    force: bool = typer.Option(False, "--force", help="Replace the --output file if it exists."),
     json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
 ) -> None:
     """Sweep sizes from L1 to far out of the last-level cache, time every kernel next to its traffic
@@ -173,17 +186,21 @@ def run_cmd(
     """
     from pathlib import Path
 
+    def joined(values: Optional[List[str]]) -> Optional[str]:
+        return ",".join(split_list(values)) or None
+
     if resume is not None:
         given = [name for name, v in (("--suite", suite if suite != "quick" else None), ("--algorithms", algorithms),
                  ("--isa", isa_names), ("--sizes", sizes), ("--shape", shape), ("--threads", threads),
                  ("--repetitions", repetitions), ("--min-time", min_time), ("--seed", seed), ("--variants", variants),
-                 ("--baselines", baselines), ("--output", output)) if v is not None]  # fmt: skip
+                 ("--baselines", baselines), ("--output", output), ("--force", force or None)) if v is not None]  # fmt: skip
         if given:
             raise InputError(f"--resume carries on the file's own suite into the same file; drop {', '.join(given)}")
         plan = plan_for_resume(Path(resume))
     else:
-        plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes, shapes=shape, threads=threads,
-                                repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines)  # fmt: skip
+        plan = runner.make_plan(suite, algorithms=joined(algorithms), isas=joined(isa_names), sizes=joined(sizes),
+                                shapes=joined(shape), threads=joined(threads), repetitions=repetitions, min_time=min_time,
+                                seed=seed, variants=joined(variants), baselines=joined(baselines))  # fmt: skip
     if output and output.endswith(("/", os.sep)) and not Path(output).is_dir():  # "-o newdir/": a folder
         try:
             Path(output).mkdir(parents=True)
@@ -193,7 +210,7 @@ def run_cmd(
     with terminal.RunProgress(err_console) as progress:
         terminal.print_plan(err_console, plan)
         outcome = runner.run(plan, Path(output) if output else None, progress,
-                             resume=Path(resume) if resume is not None else None)  # fmt: skip
+                             resume=Path(resume) if resume is not None else None, overwrite=force)  # fmt: skip
     if json_out:
         doc = load(outcome.path)
         _print_json({"file": str(outcome.path), "complete": doc.complete,
@@ -227,6 +244,12 @@ _register_analysis(app)
 _register_profile(app)
 
 
+# export (softbench.reporters.export) likewise.
+_register_export(app)
+
+escape_help(app)  # after every command is registered: [baselines] must not be read as markup
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback.
 
@@ -241,6 +264,7 @@ def main() -> None:
                 stream.reconfigure(errors="replace")
             except (AttributeError, ValueError):
                 pass
+    quiet_broken_pipe()
     try:
         app()
     except SoftbenchError as exc:

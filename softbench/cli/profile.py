@@ -10,7 +10,8 @@ import typer
 
 from softbench.analysis import tuning
 from softbench.bench import profile as prof_mod, runner
-from softbench.catalog import algorithms, check_algorithm
+from softbench.catalog import algorithms, check_algorithm, ISAS
+from softbench.cli.common import choices, split_list
 from softbench.bench.sizes import resolve_size
 from softbench.errors import InputError
 from softbench.host import isa as isa_mod, machine
@@ -24,9 +25,7 @@ DEFAULT_PROFILE_SIZE = "16Ki"
 TUNE_REPETITIONS = 9  # more than the quick suite's 5: a wrong pick costs every later call
 
 
-def _split(values: Optional[List[str]]) -> list[str]:
-    """Repeatable options that also take comma-separated lists: -a two-pass,online -a three-pass-reload."""
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+_split = split_list  # the one list syntax (cli/common.py)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,9 +33,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("profile")
     def profile_cmd(
-        algorithm: Optional[List[str]] = typer.Option(None, "--algorithm", "-a", help="Algorithm to profile (repeatable or comma-separated; 'all'). Default: all."),
-        isa_names: Optional[List[str]] = typer.Option(None, "--isa", "-i", help="ISA (repeatable or comma-separated). Default: the best this host runs."),
-        size: Optional[List[str]] = typer.Option(None, "--size", "-n", help=f"Size in float32 elements (repeatable or comma-separated): 16384, 16Ki, 2^26, 1e6, 4xLLC. Default: {DEFAULT_PROFILE_SIZE}."),
+        algorithm: Optional[List[str]] = typer.Option(None, "--algorithms", "--algorithm", "-a", help=f"Algorithms to profile (repeatable or comma-separated; 'all'): {choices(algorithms())}. Default: all."),
+        isa_names: Optional[List[str]] = typer.Option(None, "--isa", "-i", help=f"ISAs (repeatable or comma-separated; 'best'): {choices(ISAS)}. Default: the best this host runs."),
+        size: Optional[List[str]] = typer.Option(None, "--sizes", "--size", "-n", help=f"Sizes in float32 elements (repeatable or comma-separated): 4096, 16Ki, 64Mi, 1e6, 2^26, 4xLLC. Default: {DEFAULT_PROFILE_SIZE}."),
         repetitions: int = typer.Option(5, "--repetitions", "-r", help="Samples of each item (kernel, each pass, each twin), after one warm-up."),
         min_time: float = typer.Option(0.01, "--min-time", help="Seconds per sample (the loop of calls is calibrated to last at least this)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the input (normal * 4, as `run` uses) and of the shuffled order."),
@@ -88,8 +87,8 @@ def register(app: typer.Typer) -> None:
     def tune_cmd(
         from_file: Optional[Path] = typer.Option(None, "--from", metavar="RESULT.json", help="Derive the tuning from an existing result file instead of measuring."),
         suite: str = typer.Option("quick", "--suite", "-s", help="Suite whose sizes the sweep uses (built-in name or TOML path)."),
-        isa_names: Optional[str] = typer.Option(None, "--isa", "-i", help="Comma-separated ISAs to tune. Default: the best this host runs."),
-        sizes: Optional[str] = typer.Option(None, "--sizes", help="Comma-separated sizes; overrides the suite's (4Ki ... past 4x LLC)."),
+        isa_names: Optional[List[str]] = typer.Option(None, "--isa", "-i", help=f"ISAs to tune (repeatable or comma-separated): {choices(ISAS)}. Default: the best this host runs."),
+        sizes: Optional[List[str]] = typer.Option(None, "--sizes", "--size", "-n", help="Sizes (repeatable or comma-separated: 4Ki, 1e6, 2^26, 4xLLC); override the suite's (4Ki ... past 4x LLC)."),
         repetitions: Optional[int] = typer.Option(None, "--repetitions", "-r", help=f"Samples per point (>= 5). Default: {TUNE_REPETITIONS}."),
         min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample. Default: the suite's."),
         result: Optional[Path] = typer.Option(None, "--result", help="Where the sweep's result file goes. Default: runs/ beside the tuning file."),
@@ -105,12 +104,21 @@ def register(app: typer.Typer) -> None:
         Example: softbench tune            (or: softbench tune --from results/run.json)
         """
         path = Path(output) if output is not None else tuning.tuning_path()
+        isa_names = ",".join(split_list(isa_names)) or None
+        sizes = ",".join(split_list(sizes)) or None
+        if show and not path.exists():
+            if json_out:
+                _print_json({"tuning_file": str(path), "exists": False, "usable": False, "reason": "no tuning file",
+                             "rule": tuning.DEFAULT_RULE, "tuning": None})  # fmt: skip
+            else:
+                _console().print(tuning.no_tuning_file(path), markup=False)
+            return
         if show:
             doc = tuning.read(path)
             ok, why = tuning.usable(doc)
             note = "softmax(algorithm='auto') uses it" if ok else f"softmax(algorithm='auto') ignores it: {why}; it uses the default rule: {tuning.DEFAULT_RULE}"
             if json_out:
-                _print_json({"tuning_file": str(path), "usable": ok, "reason": why, "tuning": doc})
+                _print_json({"tuning_file": str(path), "exists": True, "usable": ok, "reason": why, "rule": tuning.DEFAULT_RULE, "tuning": doc})
             else:
                 terminal.print_tuning(_console(), doc, path, [note])
             return

@@ -389,7 +389,8 @@ def collect_virtualization(
     """Whether we run under a hypervisor.
 
     Keys: ``hypervisor_flag`` (bool; x86 only, all mainstream hypervisors set that CPUID bit),
-    ``sys_vendor`` (DMI string) and ``virtualized`` (True, False or "unknown").
+    ``sys_vendor`` (DMI string), ``virtualized`` (True, False or "unknown") and ``hypervisor``
+    (its name, e.g. "KVM", or "unknown").
     """
     info = _cpuinfo_first_block(procfs_root)
     flag: bool | Literal["unknown"] = UNKNOWN
@@ -398,9 +399,30 @@ def collect_virtualization(
     vendor = _read(Path(sysfs_root) / "class/dmi/id/sys_vendor") or UNKNOWN
 
     virtualized: bool | Literal["unknown"] = flag
-    if vendor != UNKNOWN and any(v.lower() in vendor.lower() for v in _HYPERVISOR_VENDORS):
+    hypervisor = _hypervisor_name(vendor, sysfs_root)
+    if hypervisor != UNKNOWN:
         virtualized = True
-    return {"hypervisor_flag": flag, "sys_vendor": vendor, "virtualized": virtualized}
+    return {"hypervisor_flag": flag, "sys_vendor": vendor, "virtualized": virtualized, "hypervisor": hypervisor}
+
+
+# Clock sources only a hypervisor's paravirtual clock provides (Linux sysfs), and their hypervisor.
+_PARAVIRT_CLOCKS = {"kvm-clock": "KVM", "hyperv_clocksource_tsc_page": "Hyper-V", "hyperv_clocksource_msr": "Hyper-V", "xen": "Xen"}
+
+
+def _hypervisor_name(vendor: str, sysfs_root: str | os.PathLike[str]) -> str:
+    """The hypervisor's name: the DMI vendor when it is one (QEMU, VMware, ...), else the
+    paravirtual clock the guest kernel offers (kvm-clock: KVM), else Xen's own sysfs entry;
+    "unknown" when none says (which does not prove bare metal)."""
+    if vendor != UNKNOWN:
+        for v in _HYPERVISOR_VENDORS:
+            if v.lower() in vendor.lower():
+                return v
+    clocks = _read(Path(sysfs_root) / "devices/system/clocksource/clocksource0/available_clocksource") or ""
+    for clock in clocks.split():
+        if clock in _PARAVIRT_CLOCKS:
+            return _PARAVIRT_CLOCKS[clock]
+    xen = _read(Path(sysfs_root) / "hypervisor/type")
+    return xen.capitalize() if xen else UNKNOWN
 
 
 def collect_context() -> dict[str, Any]:

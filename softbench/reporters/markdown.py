@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from softbench.analysis import cross_machine, same_machine
-from softbench.reporters.tables import cross_machine_tables, same_machine_tables, Table
+from softbench.analysis import cross_machine, machines, same_machine
+from softbench.reporters.tables import cross_machine_tables, points_table, same_machine_tables, Table
+from softbench.results.schema import ResultFile
 
 
 def escape(text: str) -> str:
@@ -35,13 +36,14 @@ def bullet_list(items: Sequence[str]) -> str:
     return "".join(f"- {escape(i)}\n" for i in items)
 
 
-def compare_markdown(result: same_machine.SameMachineComparison | cross_machine.CrossMachineComparison, extra_notes: Sequence[str] = ()) -> str:
+def compare_markdown(result: same_machine.SameMachineComparison | cross_machine.CrossMachineComparison, extra_notes: Sequence[str] = (),
+                     changed_only: bool = False) -> str:
     """The whole comparison as one Markdown document (no timestamps: the same files give the same text)."""
     parts = []
     if result.kind == "same-machine":
         parts.append(f"## softbench compare: same machine ({escape(result.machine)})\n")
         parts.append(bullet_list([f"{label}: {path}" for label, path in zip(result.files, result.paths)]))
-        tables = same_machine_tables(result)
+        tables = same_machine_tables(result, changed_only=changed_only)
     else:
         parts.append("## softbench compare: across machines\n")
         parts.append(bullet_list([f"{label}: {m} ({path})" for label, m, path in zip(result.files, result.machines, result.paths)]))
@@ -52,4 +54,17 @@ def compare_markdown(result: same_machine.SameMachineComparison | cross_machine.
     if notes:
         parts.append("### notes\n")
         parts.append(bullet_list(notes))
+    return "\n".join(parts)
+
+
+def files_markdown(files: Sequence[ResultFile], context: bool = False) -> str:
+    """`softbench export --format markdown`: per file its notes and the table of every point."""
+    labels = machines.file_labels(files)
+    parts = []
+    for f, label in zip(files, labels):
+        parts.append(f"## {escape(label)}: {escape(machines.machine_name(f.context))}\n")
+        notes = machines.file_notes(f, label)
+        if notes:
+            parts.append(bullet_list(notes))
+        parts.append(table(points_table(f)))
     return "\n".join(parts)

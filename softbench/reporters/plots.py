@@ -133,6 +133,9 @@ def plot_accuracy(rf: ResultFile, stem: Path, title: str) -> list[Path]:
         for ax, isa in zip(axes, isas):
             series = _series(rf, isa)
             for name, recs in series.items():
+                recs = [r for r in recs if r.max_rel_error is not None]  # imported: never checked
+                if not recs:
+                    continue
                 ys = [r.max_rel_error if r.max_rel_error > 0 else _ZERO_ERROR for r in recs]
                 zero |= any(r.max_rel_error <= 0 for r in recs)
                 _line(ax, name, [r.n for r in recs], ys)

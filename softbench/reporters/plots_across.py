@@ -29,7 +29,7 @@ from softbench.results.schema import ResultFile
 _ACROSS = {  # metric: (value of a record or None, y axis)
     "throughput": (lambda r: r.gbps_effective, "throughput"),
     "efficiency": (lambda r: None if r.roofline_efficiency is None else 100.0 * r.roofline_efficiency, "efficiency"),
-    "accuracy": (lambda r: r.max_rel_error if r.max_rel_error > 0 else _ZERO_ERROR, "accuracy"),
+    "accuracy": (lambda r: None if r.max_rel_error is None else r.max_rel_error if r.max_rel_error > 0 else _ZERO_ERROR, "accuracy"),
 }
 
 

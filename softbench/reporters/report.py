@@ -241,8 +241,11 @@ def _write_report(files, out, plots, markdown_name, html_name, plots_dir, title,
         else:
             blocks.append(_Para("No roofline efficiency: no point has a traffic-twin time."))
         blocks.append(_Heading(3, "Accuracy"))
-        blocks.append(image(plot_accuracy(f, base.with_name(f"{slug}-accuracy"), f"{name}\naccuracy"),
-                            f"{label}: max relative error against N per ISA"))  # fmt: skip
+        if any(r.max_rel_error is not None for r in f.results):
+            blocks.append(image(plot_accuracy(f, base.with_name(f"{slug}-accuracy"), f"{name}\naccuracy"),
+                                f"{label}: max relative error against N per ISA"))  # fmt: skip
+        else:
+            blocks.append(_Para("No accuracy: the file's points were not checked against a reference (imported)."))
         blocks.append(_Heading(3, "Per regime"))
         blocks.append(tb.regime_table(f))
         bw = tb.bandwidth_table(f)

@@ -22,6 +22,10 @@ class Table:
     rows: list[list[str]]
     align: list[str]  # "l" or "r" per column
     notes: list[str] = field(default_factory=list)  # lines shown under the table
+    # For narrow terminals (reporters/fit.py): a shorter header per column, and each column's
+    # rank (higher: kept longer; columns are left out lowest rank first). None: not needed.
+    short_headers: list[str] | None = None
+    keep: list[int] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,11 +94,14 @@ def fmt_range(lo: int, hi: int) -> str:
 # compare, same machine
 
 
-def same_machine_tables(result: same_machine.SameMachineComparison) -> list[Table]:
+def same_machine_tables(result: same_machine.SameMachineComparison, changed_only: bool = False) -> list[Table]:
+    """Per later file: every point (or, changed_only, only the significant changes), then the
+    geometric means per algorithm."""
     out = []
     for pair in result.pairs:
         rows = []
-        for p in pair.points:
+        shown = [p for p in pair.points if p.verdict in ("slower", "faster")] if changed_only else pair.points
+        for p in shown:
             rows.append([
                 naming.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
                 fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_interval(p.hl_ratio, p.ci_low, p.ci_high),
@@ -109,11 +116,14 @@ def same_machine_tables(result: same_machine.SameMachineComparison) -> list[Tabl
             notes.append(f"no change beyond +-{pair.bound_pct:.1f}% at any point (simultaneous 95% intervals, "
                          f"Bonferroni over {len(pair.points)} points)")  # fmt: skip
         out.append(Table(
-            title=f"{pair.candidate} against {pair.baseline} (baseline): time per element, ratio = {pair.candidate} / {pair.baseline} (above 1: slower)",
+            title=f"{pair.candidate} against {pair.baseline} (baseline): time per element, ratio = {pair.candidate} / {pair.baseline} (above 1: slower)"
+                  + (f"; only the significant changes ({len(shown)} of {len(pair.points)} points)" if changed_only else ""),
             headers=["algorithm", "isa", "N", "regime", f"{pair.baseline} ns/elem", f"{pair.candidate} ns/elem",
                      "ratio", "change", "HL ratio [95% CI]", "p (Mann-Whitney)", "p adjusted", "samples", "verdict"],
             rows=rows, align=list("llllrrrrrrrrl"),
             notes=notes,
+            short_headers=["algorithm", "isa", "N", "regime", "base ns/el", "new ns/el", "ratio", "change", "HL [CI]", "p", "p adj", "n", "verdict"],
+            keep=[9, 7, 9, 2, 5, 6, 3, 8, 5, 2, 4, 1, 9],
         ))  # fmt: skip
         g_rows = [
             [g.algorithm, str(g.points), fmt_ratio(g.geomean_ratio), fmt_change(g.change_pct), str(g.slower), str(g.faster), str(g.untested)]
@@ -127,6 +137,8 @@ def same_machine_tables(result: same_machine.SameMachineComparison) -> list[Tabl
             title=f"{pair.candidate} against {pair.baseline}: geometric mean of the time ratios per algorithm",
             headers=["algorithm", "points", "geomean ratio", "change", "slower", "faster", "untested"],
             rows=g_rows, align=list("lrrrrrr"),
+            short_headers=["algorithm", "points", "ratio", "change", "slower", "faster", "untested"],
+            keep=[9, 2, 5, 8, 4, 4, 3],
         ))  # fmt: skip
     return out
 
@@ -160,6 +172,8 @@ def cross_machine_tables(result: cross_machine.CrossMachineComparison) -> list[T
             title=f"{alg}: each machine per regime (medians over the regime's points)",
             headers=["regime", "machine", "isa", "N", "ns/elem", "GB/s eff. (8 B/elem)", "GB/s actual (model)", "roofline eff.", "max rel. error"],
             rows=rows, align=list("lllrrrrrr"),
+            short_headers=["regime", "machine", "isa", "N", "ns/el", "GB/s", "GB/s act.", "roofline", "max err"],
+            keep=[9, 9, 6, 4, 8, 7, 2, 5, 3],
         ))  # fmt: skip
     rows = []
     for s in result.speedups:

@@ -21,12 +21,23 @@ def _table(console, title: str | None = None):
 
 
 def _bytes(n) -> str:
-    if not isinstance(n, (int, float)):
+    """32 KiB, 1.5 MiB, 23.5 GiB: whole units as they are, others to one decimal."""
+    if not isinstance(n, (int, float)) or isinstance(n, bool):
         return str(n)
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= size:
-            return f"{n / size:g} {unit}"
+            v = n / size
+            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.1f} {unit}"
     return f"{n} B"
+
+
+def _virtual_machine(virt: dict[str, Any]) -> str:
+    """yes (KVM), yes, no or unknown."""
+    v = virt.get("virtualized")
+    if v is True:
+        name = virt.get("hypervisor")
+        return f"yes ({name})" if isinstance(name, str) and name not in ("", "unknown") else "yes"
+    return "no" if v is False else "unknown"
 
 
 def print_info(console, ctx: dict[str, Any]) -> None:
@@ -40,8 +51,7 @@ def print_info(console, ctx: dict[str, Any]) -> None:
     console.print(f"[bold]OS[/bold]         {osd.get('distro')} ({osd.get('system')} {osd.get('release')}, {osd.get('machine')})")
     pw = ctx["power"]
     console.print(f"[bold]power[/bold]      governor {pw.get('governor')}, boost {pw.get('boost')}; FTZ/DAZ settable: {ctx.get('ftz_daz')}")
-    virt = ctx.get("virtualization", {})
-    console.print(f"[bold]virtualized[/bold] {virt.get('virtualized')}")
+    console.print(f"[bold]virtual machine[/bold]: {_virtual_machine(ctx.get('virtualization', {}))}")
     isas = ctx["isas"]
     console.print(f"[bold]ISAs[/bold]       runs: {', '.join(isas['runs'])}")
     for name, why in isas["skipped"].items():
@@ -66,14 +76,14 @@ def print_info(console, ctx: dict[str, Any]) -> None:
 
 
 def print_kernel_matrix(console, algorithms, isas, status) -> None:
-    t = _table(console, "softmax kernels on this host (bytes/element: read x + read y + write y = total, +RFO)")
-    t.add_column("algorithm")
+    t = _table(console, "softmax kernels: does each run on this host? (bytes/element: read x + read y + write y = total, +RFO)")
+    t.add_column("algorithm", no_wrap=True)
     t.add_column("bytes/elem")
     for name in isas:
         t.add_column(name)
     for alg in algorithms.values():
         traffic = f"{alg.read_x}+{alg.read_y}+{alg.write_y}={alg.bytes_total} ({alg.bytes_with_rfo})"
-        t.add_row(alg.name, traffic, *("runs" if status[n].runs else "skipped" for n in isas))
+        t.add_row(alg.name, traffic, *("yes" if status[n].runs else "no" for n in isas))
     console.print(t)
     for name, st in status.items():
         if not st.runs:

@@ -32,6 +32,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from softbench.errors import InputError, ResultFileError
+from softbench.results import gbench
 from softbench.results.schema import _short, Record, record_from_dict, ResultFile, SCHEMA_VERSION, TOOL
 
 __all__ = [
@@ -302,7 +303,7 @@ class ResultWriter:
                 except FileExistsError:
                     if not free_name:
                         raise InputError(f"{self.path}: a file of that name already exists; choose another output "
-                                         "path, remove it first, or carry on a stopped run with --resume") from None  # fmt: skip
+                                         "path, replace it with --force, or carry on a stopped run with --resume") from None  # fmt: skip
                     self.path = _next_free_name(self.path)
                 except OSError:  # no hard links here (some network or FAT file systems)
                     try:
@@ -310,7 +311,7 @@ class ResultWriter:
                     except FileExistsError:
                         if not free_name:
                             raise InputError(f"{self.path}: a file of that name already exists; choose another "
-                                             "output path or remove it first") from None  # fmt: skip
+                                             "output path, or replace it with --force") from None  # fmt: skip
                         self.path = _next_free_name(self.path)
                         continue
                     os.replace(tmp, self.path)
@@ -423,7 +424,8 @@ def _umask() -> int:
 
 
 def load(path: str | os.PathLike) -> ResultFile:
-    """Read a result file of any schema version this softbench knows.
+    """Read a result file of any schema version this softbench knows, or a Google Benchmark JSON
+    file (softbench.results.gbench: its records marked `imported`).
 
     Every problem is a one-line ResultFileError naming the file.
     """
@@ -447,8 +449,11 @@ def load(path: str | os.PathLike) -> ResultFile:
         ) from None
     not_ours = (
         f"{p}: not a softbench result file (expected a JSON object with \"tool\": \"softbench\" "
-        "and \"schema_version\"); pass a file written by 'softbench run'"
+        "and \"schema_version\", or Google Benchmark JSON with \"context\" and \"benchmarks\"); "
+        "pass a file written by 'softbench run' or by a benchmark run with --benchmark_out_format=json"
     )
+    if isinstance(doc, dict) and doc.get("tool") != TOOL and gbench.is_gbench(doc):
+        return gbench.read(p, doc)
     if not isinstance(doc, dict) or doc.get("tool") != TOOL or "schema_version" not in doc:
         raise ResultFileError(not_ours)
     version = doc["schema_version"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from softbench.errors import ResultFileError
+from softbench.results import tabular
 
 
 TOOL = "softbench"
@@ -28,7 +29,10 @@ TOOL = "softbench"
 #     "numa_node"; context "thp", "allowed_cpus", "variants", "baselines"; runs stopped by a signal
 #     say so in "warnings". Tightened: times and rates must be > 0 (the reader refuses a zero or
 #     negative sample).
+#     Records' "imported" marks records read from another tool's file (softbench.results.gbench);
+#     softbench never writes such records. The JSON Schema: softbench/schema/result-v1.json.
 SCHEMA_VERSION = 1
+SOFTBENCH_FORMAT = "softbench"  # ResultFile.source_format of softbench's own files
 # The traffic model per element (bytes), as in design/measurement.md.
 BYTES_KEYS = ("read_x", "read_y", "write_y", "total", "with_rfo")
 
@@ -83,6 +87,11 @@ class Record:
         st = self.samples_steal_ms or []
         return [i for i in range(len(self.samples_ns)) if (i < len(sw) and sw[i] > 0) or (i < len(st) and st[i] > 0)]
 
+    # Where a record read from another tool's file came from: {"format": "google-benchmark",
+    # "name": the benchmark's name as given, ...}. Such a record has no traffic twin and no
+    # accuracy check (max_rel_error None); softbench's own records never carry it.
+    imported: dict[str, Any] | None = None
+
     @property
     def rows(self) -> int:
         return self.shape[0] if self.shape else 1
@@ -125,6 +134,7 @@ _EXPECTED = {
     "samples_involuntary_switches": "a list of integers >= 0, one per sample",
     "samples_steal_ms": "a list of numbers >= 0, one per sample",
     "numa_node": "an integer >= 0",
+    "imported": "an object (where an imported record came from)",
 }  # fmt: skip
 _PER_SAMPLE = ("samples_involuntary_switches", "samples_steal_ms")
 
@@ -159,6 +169,8 @@ def _valid(name: str, v: Any) -> bool:
         return isinstance(v, dict) and all(_is_number(v.get(k)) for k in BYTES_KEYS)
     if name == "shape":
         return isinstance(v, list) and len(v) == 2 and all(_valid("n", d) for d in v)
+    if name == "imported":
+        return isinstance(v, dict)
     raise AssertionError(name)
 
 
@@ -228,3 +240,29 @@ class ResultFile:
     # `softbench profile` results recorded in the file (softbench.profile.profile_kernel dicts);
     # read leniently, like bandwidth.
     profiles: list[dict[str, Any]] = field(default_factory=list)
+    # "softbench" for softbench's own files; "google-benchmark" for a Google Benchmark JSON file
+    # read by softbench.results.gbench (its records carry `imported`).
+    source_format: str = "softbench"
+
+    @property
+    def imported(self) -> bool:
+        return self.source_format != SOFTBENCH_FORMAT
+
+    def to_rows(self, context: bool = False) -> list[dict[str, Any]]:
+        """One flat dict per record (softbench.results.tabular), for CSV and DataFrames."""
+        return tabular.file_rows(self, context=context)
+
+    def to_dataframe(self, context: bool = False):
+        """A pandas DataFrame, one row per record (columns: softbench.results.tabular.COLUMNS, and
+        with context=True the machine's columns too): `softbench.load(path).to_dataframe()`."""
+        import pandas as pd  # heavy: only when asked for
+
+        return pd.DataFrame(self.to_rows(context=context), columns=tabular.columns(context=context))
+
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / f"result-v{SCHEMA_VERSION}.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema of the result file (softbench/schema/result-v1.json, in the wheel)."""
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
