@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -183,6 +183,7 @@ def measure_point(
     on_start: Callable[[str], None] = lambda label: None,
     rows: int = 1,
     pool: Any = None,
+    user_kernels: Mapping[tuple[str, str], Any] = {},  # (name, isa) -> user_kernels.UserKernel
 ) -> PointResult:
     """Measure every kernel, twin and STREAM kernel at one point, interleaved: n elements as one
     row, or as a batch of `rows` rows of n / rows (softmax over each row); on this thread, or split
@@ -266,7 +267,8 @@ def measure_point(
         twin = twin_of[item.key]
         twin_per_elem = np.asarray(twin.samples) / (twin.calls * n)
         twin_median = float(np.median(twin_per_elem))
-        alg = table[item.name]
+        user = user_kernels.get((item.name, item.isa))
+        traffic = user.traffic.bytes_per_element() if user else table[item.name].traffic()
         med = summary["median"]
         result.spreads.append((f"{item.label} {point}", summary["rel_spread"]))
         sync = sync_of.get(item.key)
@@ -276,13 +278,13 @@ def measure_point(
             "n": n,
             "threads": nthreads,
             "regime": regime_name,
-            "bytes_per_element": alg.traffic(),
+            "bytes_per_element": traffic,
             "samples_ns": item.samples,
             "calls_per_sample": item.calls,
             "ns_per_element": med,
             "min_ns_per_element": summary["min"],
             "gbps_effective": EFFECTIVE_BYTES / med,  # bytes per ns == GB/s
-            "gbps_actual": alg.bytes_total / med,
+            "gbps_actual": traffic["total"] / med,
             "roofline_efficiency": twin_median / med,
             "max_rel_error": err,
             "twin_ns_per_element": twin_median,
@@ -292,6 +294,7 @@ def measure_point(
             **({"cpu": cpu} if cpu is not None else {}),
             **shape,
             **({"sync_ns": float(np.median(sync.samples)) / sync.calls} if sync is not None else {}),
+            **(user.record_fields() if user else {}),
         })
     for item in (it for it in items if it.kind == "baseline"):
         # A library is reported as it is: its error is measured, not held to the kernels' 1e-5

@@ -132,6 +132,10 @@ def run_cmd(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
     variants: Optional[str] = typer.Option(None, "--variants", help="Comma-separated store variants to measure: auto (by size: non-temporal past the LLC; the default), temporal, nt."),
     baselines: Optional[str] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]')."),
+    kernel: Optional[List[str]] = typer.Option(None, "--kernel", "-k", help="Your own kernel, FILE:SYMBOL[@ISA] (repeatable): a C source compiled with the ISA's flags (default: this host's best) or a prebuilt .so, exporting void SYMBOL(size_t n, const float *x, float *y). Verified like the built-ins, then timed beside them."),
+    kernel_passes: Optional[List[str]] = typer.Option(None, "--kernel-passes", help="Its traffic, for its twin and roofline: passes such as \"r, rw\" (r read x, w write y, y read y: r, rw, w, y, yw) or bytes \"read=8,write=4\". Once for every --kernel, or once per --kernel in order. Without it, timed against STREAM copy."),
+    kernel_cflags: Optional[List[str]] = typer.Option(None, "--kernel-cflags", help="Extra compiler flags for --kernel sources, e.g. \"-O2 -DUNROLL=4\" (once for all, or once per --kernel)."),
+    kernel_timeout: Optional[float] = typer.Option(None, "--kernel-timeout", help="Seconds one verification case of a --kernel may take before it is killed and recorded as hung (default 10)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json); never overwritten."),
     json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
 ) -> None:
@@ -142,11 +146,15 @@ def run_cmd(
     Example: softbench run --suite paper --isa avx2 --output zen3-paper.json
 
     Example: softbench run --shape 4096x8192 --sizes 4xLLC --threads 1,2,4,8,16
+
+    Example: softbench run --kernel my_softmax.c:my_softmax@avx2 --kernel-passes "r, rw"
     """
     from pathlib import Path
 
     plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes, shapes=shape, threads=threads,
-                            repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines)  # fmt: skip
+                            repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines,
+                            kernels=kernel, kernel_passes=kernel_passes, kernel_cflags=kernel_cflags,
+                            kernel_timeout=kernel_timeout)  # fmt: skip
     err_console = _console(stderr=True)
     with terminal.RunProgress(err_console) as progress:
         terminal.print_plan(err_console, plan)

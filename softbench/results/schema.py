@@ -23,7 +23,8 @@ TOOL = "softbench"
 #     records' "shape" ([rows, cols]: a batch, or one row split across threads) and "sync_ns"
 #     (an empty parallel call's time, threads > 1), and bandwidth points' "shape". A record
 #     without "shape" is one row of n: [1, n]. The context's "kernel_sources" ({"sha256": digest of
-#     every .c/.h/.def file the kernels were compiled from}).
+#     every .c/.h/.def file the kernels were compiled from}). Records' "user_kernel" (a user's own
+#     kernel, whose name is then the record's algorithm).
 SCHEMA_VERSION = 1
 # The traffic model per element (bytes), as in design/measurement.md.
 BYTES_KEYS = ("read_x", "read_y", "write_y", "total", "with_rfo")
@@ -67,6 +68,9 @@ class Record:
     # ns of one empty parallel call with the same threads and phases (dispatch, barriers, merges):
     # the synchronisation each call pays, included in ns_per_element. Only with threads > 1.
     sync_ns: float | None = None
+    # A user's own kernel (`run --kernel`, softbench.bench.user_kernels): its name, spec, file, the
+    # source's SHA-256, the exact compile command (or prebuilt), its declared traffic and its twin.
+    user_kernel: dict[str, Any] | None = None
 
     @property
     def rows(self) -> int:
@@ -104,6 +108,7 @@ _EXPECTED = {
     "gbps_actual": _NUMBER, "max_rel_error": _NUMBER, "twin_ns_per_element": _NUMBER,
     "roofline_efficiency": _NUMBER_OR_NULL, "sync_ns": _NUMBER,
     "shape": "a list [rows, cols] of integers >= 1 whose product is n",
+    "user_kernel": "an object with a string 'name'",
 }  # fmt: skip
 
 
@@ -129,6 +134,8 @@ def _valid(name: str, v: Any) -> bool:
         return isinstance(v, dict) and all(_is_number(v.get(k)) for k in BYTES_KEYS)
     if name == "shape":
         return isinstance(v, list) and len(v) == 2 and all(_valid("n", d) for d in v)
+    if name == "user_kernel":
+        return isinstance(v, dict) and isinstance(v.get("name"), str) and v["name"] != ""
     raise AssertionError(name)
 
 
