@@ -305,3 +305,41 @@ def test_load_kernel_refuses_a_wrong_or_crashing_kernel():
         softbench.load_kernel(f"{FIX / 'wrong_no_max.c'}:wrong_no_max@scalar")
     with pytest.raises(InputError, match=r"crashed \(SIGSEGV\)"):
         softbench.load_kernel(f"{FIX / 'crashing.c'}:crashing@scalar")
+
+
+def test_batches_and_threads_for_a_thread_safe_kernel(tmp_path):
+    """A user kernel runs whole rows: batches on one thread always, on several only when declared
+    thread-safe; never a single row split across threads (that needs its passes)."""
+    from softbench import threads as th
+
+    if len(th.allowed_cpus()) < 2:
+        pytest.skip("needs 2 CPUs")
+    suite = tmp_path / "batch.toml"
+    suite.write_text(f"""
+sizes = [4096]
+shapes = ["8x1024"]
+threads = [1, 2]
+algorithms = ["three-pass-recompute"]
+isas = ["scalar"]
+repetitions = 5
+min_time = 0.001
+[[kernel]]
+kernel = "{PLAIN}@scalar"
+passes = "r, r, rw"
+thread_safe = true
+[[kernel]]
+kernel = "{PLAIN}@scalar"
+name = "plain_unsafe"
+passes = "r, r, rw"
+""")
+    out = tmp_path / "batch.json"
+    code, _, err = invoke("run", "--suite", suite, "-o", out)
+    assert code == 0, err
+    doc = load(out)
+    got = {(r.algorithm, r.rows, r.threads) for r in doc.results if r.user_kernel is not None}
+    assert got == {("softmax_plain", 1, 1), ("softmax_plain", 8, 1), ("softmax_plain", 8, 2),
+                   ("plain_unsafe", 1, 1), ("plain_unsafe", 8, 1)}  # fmt: skip
+    batch = next(r for r in doc.results if r.algorithm == "softmax_plain" and r.threads == 2)
+    assert batch.shape == [8, 1024] and batch.roofline_efficiency is not None and batch.max_rel_error < 1e-5
+    assert any("thread_safe = true" in w for w in doc.warnings)
+    assert any("not split across threads within one row" in w for w in doc.warnings)

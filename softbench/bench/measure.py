@@ -204,6 +204,7 @@ def measure_point(
     if parallel:  # each kernel, twin and STREAM kernel as the pool's work: whole rows, or passes
         mods = {i: build.load(i) for i in {k[1] for k in kernels} | {s[1] for s in streams}}
         works = [(threads.kernel_work(mods[i], a, v, cols, fn=fn), threads.kernel_work(mods[i], a, v, cols, twin=True, fn=tw))
+                 if (a, i) not in user_kernels else (threads.row_work(mods[i], fn), threads.row_work(mods[i], tw))
                  for a, i, v, fn, tw in kernels]  # fmt: skip
         kernels = [(a, i, v, w.cdata, tw.cdata) for (a, i, v, _, _), (w, tw) in zip(kernels, works)]
         streams = [(s, i, threads.stream_work(mods[i], fn).cdata, rb, wb) for s, i, fn, rb, wb in streams]

@@ -62,7 +62,7 @@ class Plan:
 
 def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None,
               variants=None, baselines=None, shapes=None, threads=None, kernels=None, kernel_passes=None,
-              kernel_cflags=None, kernel_timeout=None) -> Plan:
+              kernel_cflags=None, kernel_timeout=None, kernel_thread_safe=False) -> Plan:
     """The suite (built-in name or path) with command-line overrides, resolved for this host.
 
     variants: comma-separated store variants ("auto", "temporal", "nt"); default auto only.
@@ -85,7 +85,7 @@ def make_plan(suite_ref: str, *, algorithms=None, isas=None, sizes=None, repetit
     available = psutil.virtual_memory().available
     ns = host_plan.resolve_sizes(suite, llc, available, cap=sizes is None)
     counts, over = host_plan.resolve_threads(suite, len(th.allowed_cpus()), strict=threads is not None)
-    specs = user_kernels.command_line_specs(kernels, kernel_passes, kernel_cflags)
+    specs = user_kernels.command_line_specs(kernels, kernel_passes, kernel_cflags, kernel_thread_safe)
     if kernel_timeout is not None and not (isinstance(kernel_timeout, (int, float)) and kernel_timeout > 0):
         raise InputError(f"command line: option 'kernel-timeout' must be a number of seconds > 0, got {kernel_timeout!r}")
     return Plan(
@@ -215,7 +215,7 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
                     fn, twin = module.variants[(alg, variant)] if variant else (module.kernels[alg], module.twins[alg])
                     kernels.append((alg, isa_name, variant, fn, twin))
         user = user_kernels.by_key(plan.user_kernels)
-        one_row_sizes = [cols for rows, cols in plan.points if rows == 1]
+        one_row_sizes = list(dict.fromkeys(cols for _, cols in plan.points))  # a batch's rows too
         for uk in plan.user_kernels:
             progress.describe(f"verifying {uk.label} (user kernel)")
             writer.set_in_progress(f"verifying {uk.label} (user kernel, in a child process)")
@@ -225,8 +225,11 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
                 progress.message(f"{uk.label} (user kernel) {checked.message}; not timed")
                 continue
             kernels.append((uk.name, uk.isa, None, uk.fn, uk.twin))
-        if plan.user_kernels and (plan.shapes or plan.threads != [1]):
-            writer.warn("user kernels are measured on single rows with one thread only")
+        if plan.threads != [1] and any(not k.spec.thread_safe for k in plan.user_kernels):
+            writer.warn("user kernels not declared thread-safe (thread_safe = true) are measured on one thread only")
+        if plan.threads != [1] and plan.sizes and plan.user_kernels:
+            writer.warn("user kernels are not split across threads within one row (that needs their passes): "
+                        "their threaded points are batches only")
         writer.set_in_progress(None)
         smod = build.load(plan.stream_isa)
         streams = [(name, plan.stream_isa, fn, rb, wb) for name, (fn, rb, wb) in smod.streams.items()]
@@ -237,7 +240,9 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
             work = plan.point_work(n, nthreads)
             single = rows == 1 and nthreads == 1
             baselines = plan.baselines if single else []  # libraries are called on one row
-            point_kernels = kernels if single else [k for k in kernels if (k[0], k[1]) not in user]
+            # a user kernel runs whole rows: batches, on several threads only when declared thread-safe
+            point_kernels = [k for k in kernels if (k[0], k[1]) not in user or single
+                             or (rows > 1 and (nthreads == 1 or user[(k[0], k[1])].spec.thread_safe))]  # fmt: skip
             samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(point_kernels) + len(streams) + len(baselines))
             step = work / max(samples_total, 1)
             progress.describe((f"n={n:,}" if rows == 1 else f"{rows:,}x{cols:,}") + (f", {nthreads} threads" if nthreads > 1 else ""))

@@ -36,7 +36,7 @@ _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SOURCE_SUFFIXES = (".c",)
 LIBRARY_SUFFIXES = (".so", ".dylib")
 # keys of a [[kernel]] table in a suite
-TABLE_KEYS = ("kernel", "name", "passes", "read_bytes", "write_bytes", "stores", "cflags", "max_abs_x")
+TABLE_KEYS = ("kernel", "name", "passes", "read_bytes", "write_bytes", "stores", "cflags", "max_abs_x", "thread_safe")
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,7 @@ class KernelSpec:
     traffic: Traffic = UNDECLARED
     cflags: tuple[str, ...] = ()
     max_abs_x: float = math.inf  # largest |x| it is checked at (the matrix's "rows at |x|max")
+    thread_safe: bool = False  # may run on several rows at once, from several threads (--threads batches)
 
     @property
     def prebuilt(self) -> bool:
@@ -143,11 +144,12 @@ class KernelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kernel": self.text, "name": self.name, "traffic": self.traffic.describe(),
-                "cflags": list(self.cflags)}  # fmt: skip
+                "cflags": list(self.cflags), "thread_safe": self.thread_safe}  # fmt: skip
 
 
 def parse_spec(text: str, traffic: Traffic = UNDECLARED, cflags: Sequence[str] = (), name: str | None = None,
-               base: Path | None = None, where: str = "command line", max_abs_x: float = math.inf) -> KernelSpec:
+               base: Path | None = None, where: str = "command line", max_abs_x: float = math.inf,
+               thread_safe: bool = False) -> KernelSpec:
     """FILE:SYMBOL[@ISA] -> a KernelSpec (the file must exist; relative paths from `base`)."""
     if not isinstance(text, str) or ":" not in text:
         raise InputError(f"{where}: kernel {text!r} must be FILE:SYMBOL[@ISA], e.g. my_softmax.c:my_softmax@avx2")
@@ -171,13 +173,13 @@ def parse_spec(text: str, traffic: Traffic = UNDECLARED, cflags: Sequence[str] =
     if name in algorithms():
         raise InputError(f"{where}: kernel name {name!r} is a built-in algorithm's; give the kernel another name")
     flags = tuple(cflags)
-    return KernelSpec(text, path.resolve(), symbol, isa, name, traffic, flags, max_abs_x)
+    return KernelSpec(text, path.resolve(), symbol, isa, name, traffic, flags, max_abs_x, thread_safe)
 
 
 def command_line_specs(kernels: Sequence[str] | None, passes: Sequence[str] | None = None,
-                       cflags: Sequence[str] | None = None) -> list[KernelSpec]:
+                       cflags: Sequence[str] | None = None, thread_safe: bool = False) -> list[KernelSpec]:
     """--kernel (repeatable) with --kernel-passes and --kernel-cflags: each given once applies to
-    every kernel, or once per kernel, paired in order."""
+    every kernel, or once per kernel, paired in order; --kernel-thread-safe applies to all."""
     kernels = list(kernels or [])
     if not kernels:
         if passes or cflags:
@@ -196,13 +198,14 @@ def command_line_specs(kernels: Sequence[str] | None, passes: Sequence[str] | No
     out = []
     for text, decl, flags in zip(kernels, per_kernel(passes, "--kernel-passes"), per_kernel(cflags, "--kernel-cflags")):
         where = f"command line: --kernel {text}"
-        out.append(parse_spec(text, parse_declaration(decl, where), shlex.split(flags or ""), where=where))
+        out.append(parse_spec(text, parse_declaration(decl, where), shlex.split(flags or ""), where=where,
+                              thread_safe=thread_safe))
     return unique(out)
 
 
 def suite_specs(value: Any, source: str, base: Path | None) -> tuple[KernelSpec, ...]:
     """A suite's [[kernel]] tables: kernel = "FILE:SYMBOL[@ISA]", and optionally name, passes (or
-    read_bytes and write_bytes), stores, cflags (a list of strings), max_abs_x."""
+    read_bytes and write_bytes), stores, cflags (a list of strings), max_abs_x, thread_safe."""
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
         raise InputError(f'{source}: key \'kernel\' must be [[kernel]] tables, each with kernel = "FILE:SYMBOL[@ISA]"')
     out = []
@@ -230,7 +233,10 @@ def suite_specs(value: Any, source: str, base: Path | None) -> tuple[KernelSpec,
         bound = table.get("max_abs_x", math.inf)
         if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not bound > 0:
             raise InputError(f"{where}: max_abs_x must be a number > 0, got {bound!r}")
-        out.append(parse_spec(table["kernel"], traffic, cflags, table.get("name"), base, where, float(bound)))
+        safe = table.get("thread_safe", False)
+        if not isinstance(safe, bool):
+            raise InputError(f"{where}: thread_safe must be true or false, got {safe!r}")
+        out.append(parse_spec(table["kernel"], traffic, cflags, table.get("name"), base, where, float(bound), safe))
     return tuple(unique(out))
 
 
@@ -287,7 +293,7 @@ class UserKernel:
             **({"compile_command": self.compile_command} if self.compile_command else {"prebuilt": True}),
             "traffic": self.traffic.describe(), "declared": self.traffic.declared,
             **({"passes": ", ".join(self.traffic.passes)} if self.traffic.passes else {}),
-            "twin": self.twin_description(),
+            "twin": self.twin_description(), "thread_safe": self.spec.thread_safe,
         }}  # fmt: skip
 
 

@@ -135,6 +135,7 @@ def run_cmd(
     kernel: Optional[List[str]] = typer.Option(None, "--kernel", "-k", help="Your own kernel, FILE:SYMBOL[@ISA] (repeatable): a C source compiled with the ISA's flags (default: this host's best) or a prebuilt .so, exporting void SYMBOL(size_t n, const float *x, float *y). Verified like the built-ins, then timed beside them."),
     kernel_passes: Optional[List[str]] = typer.Option(None, "--kernel-passes", help="Its traffic, for its twin and roofline: passes such as \"r, rw\" (r read x, w write y, y read y: r, rw, w, y, yw) or bytes \"read=8,write=4\". Once for every --kernel, or once per --kernel in order. Without it, timed against STREAM copy."),
     kernel_cflags: Optional[List[str]] = typer.Option(None, "--kernel-cflags", help="Extra compiler flags for --kernel sources, e.g. \"-O2 -DUNROLL=4\" (once for all, or once per --kernel)."),
+    kernel_thread_safe: bool = typer.Option(False, "--kernel-thread-safe", help="Every --kernel may run on several rows at once from several threads: their --shape batches are then measured with --threads too."),
     kernel_timeout: Optional[float] = typer.Option(None, "--kernel-timeout", help="Seconds one verification case of a --kernel may take before it is killed and recorded as hung (default 10)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json); never overwritten."),
     json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
@@ -154,7 +155,7 @@ def run_cmd(
     plan = runner.make_plan(suite, algorithms=algorithms, isas=isa_names, sizes=sizes, shapes=shape, threads=threads,
                             repetitions=repetitions, min_time=min_time, seed=seed, variants=variants, baselines=baselines,
                             kernels=kernel, kernel_passes=kernel_passes, kernel_cflags=kernel_cflags,
-                            kernel_timeout=kernel_timeout)  # fmt: skip
+                            kernel_timeout=kernel_timeout, kernel_thread_safe=kernel_thread_safe)  # fmt: skip
     err_console = _console(stderr=True)
     with terminal.RunProgress(err_console) as progress:
         terminal.print_plan(err_console, plan)
