@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 import softbench
-from softbench.analysis import summaries
+from softbench.analysis import summaries, tuning
 from softbench.bench import suites, user_kernels
 from softbench.bridge import build
 from softbench.catalog import algorithms
 from softbench.errors import InputError
-from softbench.host import isa
+from softbench.host import isa, threads as th
 from softbench.reporters import plot_style
 from softbench.results.files import load
 
@@ -310,8 +310,6 @@ def test_load_kernel_refuses_a_wrong_or_crashing_kernel():
 def test_batches_and_threads_for_a_thread_safe_kernel(tmp_path):
     """A user kernel runs whole rows: batches on one thread always, on several only when declared
     thread-safe; never a single row split across threads (that needs its passes)."""
-    from softbench import threads as th
-
     if len(th.allowed_cpus()) < 2:
         pytest.skip("needs 2 CPUs")
     suite = tmp_path / "batch.toml"
@@ -343,3 +341,14 @@ passes = "r, r, rw"
     assert batch.shape == [8, 1024] and batch.roofline_efficiency is not None and batch.max_rel_error < 1e-5
     assert any("thread_safe = true" in w for w in doc.warnings)
     assert any("not split across threads within one row" in w for w in doc.warnings)
+
+
+def test_tune_never_chooses_a_user_kernel():
+    """algorithm="auto" runs softbench's own kernels, so a tuning derived from a run with a user
+    kernel, even the fastest, only chooses among the built-ins."""
+    def rec(alg, ns, **extra):
+        return {"algorithm": alg, "isa": "avx2", "n": 4096, "threads": 1, "ns_per_element": ns, **extra}
+
+    records = [rec("two-pass", 0.5), rec("three-pass-reload", 0.4), rec("mine", 0.1, user_kernel={"name": "mine"})]
+    doc = tuning.derive(records, {"created": "2026-01-01T00:00:00+00:00"})
+    assert doc["isas"]["avx2"]["fastest"] == ["three-pass-reload"]
