@@ -294,6 +294,7 @@ class UserKernel:
             "traffic": self.traffic.describe(), "declared": self.traffic.declared,
             **({"passes": ", ".join(self.traffic.passes)} if self.traffic.passes else {}),
             "twin": self.twin_description(), "thread_safe": self.spec.thread_safe,
+            **({"twin_compile_command": self.twin_command} if self.twin_command else {}),
         }}  # fmt: skip
 
 

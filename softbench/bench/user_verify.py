@@ -18,6 +18,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -31,6 +32,7 @@ from softbench.bridge.build import shared_ffi
 
 DEFAULT_TIMEOUT = 10.0  # seconds a single case may take, plus SLOWEST_NS per element of it
 SLOWEST_NS = 50.0  # ns per element: slower than any real kernel (scalar exp is ~5-10 ns)
+TAIL_BLOCK = 64  # floats: AVX-512's 16 lanes unrolled 4 times, the widest built-in iteration
 
 
 @dataclass
@@ -51,14 +53,23 @@ def verify_in_child(kernel, sizes: Sequence[int] = (), seed: int = 0, timeout: f
     """Run the matrix, then one call at each of `sizes`, on a user kernel (user_kernels.UserKernel)
     in a child process; a crash or a case past its bound is an Outcome that says so."""
     job = {
-        "module": str(kernel.module_path), "symbol": kernel.spec.symbol, "block": block_of(kernel.isa),
+        # a user kernel's unroll is unknown: tails up to twice the widest built-in block, at least
+        "module": str(kernel.module_path), "symbol": kernel.spec.symbol, "block": max(TAIL_BLOCK, block_of(kernel.isa)),
         "max_abs_x": kernel.spec.max_abs_x if kernel.spec.max_abs_x != float("inf") else None,
         "seed": seed, "sizes": [int(n) for n in sizes],
     }  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "softbench.bench.user_verify", json.dumps(job)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+    # the reports come back on a pipe of their own: the kernel may print to stdout or stderr, which
+    # go to a file (a full pipe would block the child and look like a hang)
+    rfd, wfd = os.pipe()
+    job["report_fd"] = wfd
+    output = tempfile.TemporaryFile()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "softbench.bench.user_verify", json.dumps(job)],
+            stdin=subprocess.DEVNULL, stdout=output, stderr=output, pass_fds=(wfd,), start_new_session=True,
+        )  # fmt: skip
+    finally:
+        os.close(wfd)
     failures: list[dict[str, Any]] = []
     case, case_n, cases, worst = None, 0, 0, 0.0
     deadline = time.monotonic() + timeout + 30.0  # the child's start: importing numpy, loading the kernel
@@ -68,14 +79,14 @@ def verify_in_child(kernel, sizes: Sequence[int] = (), seed: int = 0, timeout: f
             left = deadline - time.monotonic()
             if left <= 0:
                 _kill(proc)
-                where = f"in case {case!r}" if case else "before its first case"
+                where = f"in case {case!r}" if case else "between two cases" if cases else "before its first case"
                 bound = timeout + case_n * SLOWEST_NS * 1e-9
                 return Outcome(False, f"did not return within {bound:.3g} s {where} (killed)", case,
                                failures, cases, worst)  # fmt: skip
-            ready, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
+            ready, _, _ = select.select([rfd], [], [], min(left, 1.0))
             if not ready:
                 continue
-            chunk = os.read(proc.stdout.fileno(), 65536)
+            chunk = os.read(rfd, 65536)
             if not chunk:
                 break
             buf += chunk
@@ -94,12 +105,13 @@ def verify_in_child(kernel, sizes: Sequence[int] = (), seed: int = 0, timeout: f
                         failures.append(r)
                     case = None
         rc = proc.wait()
-        err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+        output.seek(0)
+        err = output.read().decode(errors="replace").strip().splitlines()
     finally:
         if proc.poll() is None:
             _kill(proc)
-        proc.stdout.close()
-        proc.stderr.close()
+        os.close(rfd)
+        output.close()
     if rc < 0 or (case is not None and rc != 0):
         how = f"crashed ({_signal_name(-rc)})" if rc < 0 else f"exited with status {rc}"
         return Outcome(False, f"{how} in case {case!r}", case, failures, cases, worst)
@@ -131,12 +143,17 @@ def _signal_name(num: int) -> str:
 # --- the child ---------------------------------------------------------------------------------
 
 
+_report_fd = 1
+
+
 def _say(**msg: Any) -> None:
-    sys.stdout.write(json.dumps(msg) + "\n")
-    sys.stdout.flush()  # the parent must see "start" before the kernel runs, in case it never returns
+    # unbuffered: the parent must see "start" before the kernel runs, in case it never returns
+    os.write(_report_fd, (json.dumps(msg) + "\n").encode())
 
 
 def _child(job: dict[str, Any]) -> int:
+    global _report_fd
+    _report_fd = job["report_fd"]
     fn, _lib = _function(job["module"], job["symbol"], "kernel")
     ffi = shared_ffi()
     bound = job["max_abs_x"] if job["max_abs_x"] is not None else float("inf")
