@@ -189,6 +189,7 @@ def test_examples_end_to_end_through_run_compare_and_report(tmp_path):
         assert str(src) in u["compile_command"] and u["declared"]
         assert r.roofline_efficiency is not None and r.roofline_efficiency > 0 and r.twin_samples_ns
         assert r.max_rel_error < 1e-5
+        assert u["address_sanitizer"] == "passed" and u["verified_cases"] > 100
     avx2 = next(r for r in mine if r.algorithm == "softmax_avx2")
     assert "-mavx2" in avx2.user_kernel["compile_command"] and avx2.user_kernel["passes"] == "r, rw, yw"
     assert avx2.bytes_per_element == algorithms()["three-pass-reload"].traffic()
@@ -243,6 +244,7 @@ def test_prebuilt_library(tmp_path):
     mine = [r for r in load(out).results if r.user_kernel is not None]
     assert mine and all(r.user_kernel["prebuilt"] and "compile_command" not in r.user_kernel for r in mine)
     assert mine[0].user_kernel["source_sha256"] == hashlib.sha256(lib.read_bytes()).hexdigest()
+    assert mine[0].user_kernel["address_sanitizer"].startswith("not run: a prebuilt library")
 
 
 def test_wrong_out_of_bounds_and_crashing_kernels_are_refused_and_nothing_is_lost(tmp_path):
@@ -352,3 +354,10 @@ def test_tune_never_chooses_a_user_kernel():
     records = [rec("two-pass", 0.5), rec("three-pass-reload", 0.4), rec("mine", 0.1, user_kernel={"name": "mine"})]
     doc = tuning.derive(records, {"created": "2026-01-01T00:00:00+00:00"})
     assert doc["isas"]["avx2"]["fastest"] == ["three-pass-reload"]
+
+
+def test_a_read_past_x_whose_value_is_unused_is_caught_under_address_sanitizer():
+    """The NaN guard after x only sees reads that reach the outputs; the ASan run sees them all.
+    The matrix runs first and this kernel passes it (its outputs are right): the refusal is ASan's."""
+    with pytest.raises(InputError, match=r"reads outside its buffers at n=1 \(AddressSanitizer: heap-buffer-overflow, READ of size 4\)"):
+        softbench.load_kernel(f"{FIX / 'reads_past_x.c'}:reads_past_x@scalar", passes="r, r, rw")

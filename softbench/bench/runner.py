@@ -224,6 +224,10 @@ def _sweep(plan, path, context, outcome, timer, levels, rng, cpu, load_before, p
                 writer.fail(uk.label, checked.message, user_kernel=uk.record_fields()["user_kernel"], **checked.details())
                 progress.message(f"{uk.label} (user kernel) {checked.message}; not timed")
                 continue
+            uk.checks = {"verified_cases": checked.cases, "address_sanitizer": checked.address_sanitizer}
+            if checked.address_sanitizer.startswith("not run: no sanitizer"):
+                writer.warn(f"{uk.label}: not checked under AddressSanitizer ({checked.address_sanitizer[9:]}); "
+                            "reads outside x whose value is unused go unseen")  # fmt: skip
             kernels.append((uk.name, uk.isa, None, uk.fn, uk.twin))
         if plan.threads != [1] and any(not k.spec.thread_safe for k in plan.user_kernels):
             writer.warn("user kernels not declared thread-safe (thread_safe = true) are measured on one thread only")

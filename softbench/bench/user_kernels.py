@@ -268,6 +268,7 @@ class UserKernel:
     twin_command: str | None = None
     compiled_now: bool = False
     _keep: list = field(default_factory=list, repr=False)  # the libraries behind fn and twin
+    checks: dict = field(default_factory=dict)  # what verification found, for the records (runner)
 
     @property
     def name(self) -> str:
@@ -295,6 +296,7 @@ class UserKernel:
             **({"passes": ", ".join(self.traffic.passes)} if self.traffic.passes else {}),
             "twin": self.twin_description(), "thread_safe": self.spec.thread_safe,
             **({"twin_compile_command": self.twin_command} if self.twin_command else {}),
+            **self.checks,
         }}  # fmt: skip
 
 

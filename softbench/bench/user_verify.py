@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -28,7 +29,9 @@ import numpy as np
 from softbench.bench import verify
 from softbench.bench.user_kernels import _function
 from softbench.bench.verify import GUARD, block_of
+from softbench.bridge import build
 from softbench.bridge.build import shared_ffi
+from softbench.catalog import ISAS, native_dir
 
 DEFAULT_TIMEOUT = 10.0  # seconds a single case may take, plus SLOWEST_NS per element of it
 SLOWEST_NS = 50.0  # ns per element: slower than any real kernel (scalar exp is ~5-10 ns)
@@ -43,6 +46,9 @@ class Outcome:
     failures: list[dict[str, Any]] = field(default_factory=list)  # every failed case
     cases: int = 0  # cases run
     max_rel_error: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the checks add (the AddressSanitizer run)
+    # "passed", or why it did not run ("prebuilt library", "no sanitizer build here: ...")
+    address_sanitizer: str = "not run"
 
     def details(self) -> dict[str, Any]:
         """Extra fields for the result file's failure entry."""
@@ -122,7 +128,60 @@ def verify_in_child(kernel, sizes: Sequence[int] = (), seed: int = 0, timeout: f
         first = failures[0]
         return Outcome(False, f"failed verification: {first['case']}: {first['detail']}", first["case"], failures,
                        cases, worst)  # fmt: skip
-    return Outcome(True, "", None, [], cases, worst)
+    outcome = Outcome(True, "", None, [], cases, worst)
+    if kernel.spec.prebuilt:
+        outcome.address_sanitizer = "not run: a prebuilt library (no source to instrument)"
+        return outcome
+    return asan_check(kernel, timeout, outcome)
+
+
+def asan_check(kernel, timeout: float, outcome: Outcome) -> Outcome:
+    """The kernel's source and native/user_asan_driver.c built with AddressSanitizer and run: a read
+    or write outside x or y, even one whose value is never used, fails it. Without a sanitizer
+    toolchain the check is skipped, and the outcome's notes say so."""
+    compiler = build.find_compiler()
+    flags = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address", "-std=c11", "-ffp-contract=off",
+             *ISAS[kernel.isa].flags, *kernel.spec.cflags, f"-DSB_USER_SYMBOL={kernel.spec.symbol}"]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="softbench-asan-") as tmp:
+        exe = os.path.join(tmp, "driver")
+        command = [*shlex.split(compiler.command), *flags, "-o", exe, str(native_dir() / "user_asan_driver.c"),
+                   str(kernel.spec.path), "-lm"]  # fmt: skip
+        try:
+            built = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            outcome.address_sanitizer = f"not run: the sanitizer build failed ({exc})"
+            outcome.notes.append(f"{kernel.label}: not checked under AddressSanitizer (the build failed: {exc})")
+            return outcome
+        if built.returncode != 0:
+            first = next((ln.strip() for ln in built.stderr.splitlines() if "error" in ln), "no error line")
+            outcome.address_sanitizer = f"not run: no sanitizer build here ({first})"
+            outcome.notes.append(f"{kernel.label}: not checked under AddressSanitizer (no sanitizer build here: {first})")
+            return outcome
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+        try:
+            ran = subprocess.run([exe], capture_output=True, text=True, timeout=timeout + 60, env=env,
+                                 start_new_session=True)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            return Outcome(False, f"did not return within {timeout + 60:.3g} s under AddressSanitizer (killed)",
+                           "AddressSanitizer", [], outcome.cases, outcome.max_rel_error)  # fmt: skip
+    rows = [ln for ln in ran.stdout.splitlines() if ln.startswith("n=")]
+    where = rows[-1] if rows else "its first row"
+    if ran.returncode == 0:
+        outcome.address_sanitizer = "passed"
+        outcome.notes.append(f"{kernel.label}: no read or write outside its buffers under AddressSanitizer")
+        return outcome
+    lines = ran.stderr.splitlines()
+    error = next((ln.split("ERROR: AddressSanitizer: ", 1)[1].split(" on ")[0] for ln in lines
+                  if "ERROR: AddressSanitizer: " in ln), None)  # fmt: skip
+    access = next((ln.split(" at ")[0].strip() for ln in lines if ln.startswith(("READ of size", "WRITE of size"))), "")
+    if error is None:
+        detail = (lines[-1].strip() if lines else f"exit status {ran.returncode}")
+        return Outcome(False, f"failed under AddressSanitizer at {where}: {detail}", f"AddressSanitizer {where}", [],
+                       outcome.cases, outcome.max_rel_error)  # fmt: skip
+    what = "reads" if access.startswith("READ") else "writes" if access.startswith("WRITE") else "accesses"
+    return Outcome(False, f"{what} outside its buffers at {where} (AddressSanitizer: {error}"
+                   f"{', ' + access if access else ''})", f"AddressSanitizer {where}", [], outcome.cases,
+                   outcome.max_rel_error)  # fmt: skip
 
 
 def _kill(proc: subprocess.Popen) -> None:
