@@ -29,6 +29,22 @@ PLAIN = f"{EXAMPLES / 'softmax_plain.c'}:softmax_plain"
 AVX2 = f"{EXAMPLES / 'softmax_avx2.c'}:softmax_avx2@avx2"
 FIX = Path(__file__).resolve().parent / "fixtures" / "kernels"
 needs_avx2 = pytest.mark.skipif("avx2" not in isa.runnable(), reason="this host does not run AVX2")
+
+
+def _asan_builds() -> bool:
+    """Whether this host's compiler links AddressSanitizer (the ASan check is skipped, with a
+    warning, where it does not)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "a.c"
+        src.write_text("int main(void) { return 0; }\n")
+        cc = build.find_compiler().path
+        built = subprocess.run([cc, "-fsanitize=address", src, "-o", Path(tmp) / "a"], capture_output=True)
+        return built.returncode == 0 and subprocess.run([Path(tmp) / "a"], capture_output=True).returncode == 0
+
+
+ASAN = _asan_builds()
 # small and quick: two sizes, the fewest samples, the two Three-Pass algorithms (the speedup plot's baselines)
 QUICK = ("--sizes", "1Ki,16Ki", "-r", "5", "--min-time", "0.001",
          "--algorithms", "three-pass-recompute,three-pass-reload")  # fmt: skip
@@ -189,7 +205,8 @@ def test_examples_end_to_end_through_run_compare_and_report(tmp_path):
         assert str(src) in u["compile_command"] and u["declared"]
         assert r.roofline_efficiency is not None and r.roofline_efficiency > 0 and r.twin_samples_ns
         assert r.max_rel_error < 1e-5
-        assert u["address_sanitizer"] == "passed" and u["verified_cases"] > 100
+        assert u["verified_cases"] > 100
+        assert u["address_sanitizer"] == "passed" if ASAN else u["address_sanitizer"].startswith("not run: no sanitizer")
     avx2 = next(r for r in mine if r.algorithm == "softmax_avx2")
     assert "-mavx2" in avx2.user_kernel["compile_command"] and avx2.user_kernel["passes"] == "r, rw, yw"
     assert avx2.bytes_per_element == algorithms()["three-pass-reload"].traffic()
@@ -356,6 +373,7 @@ def test_tune_never_chooses_a_user_kernel():
     assert doc["isas"]["avx2"]["fastest"] == ["three-pass-reload"]
 
 
+@pytest.mark.skipif(not ASAN, reason="the compiler here does not link AddressSanitizer")
 def test_a_read_past_x_whose_value_is_unused_is_caught_under_address_sanitizer():
     """The NaN guard after x only sees reads that reach the outputs; the ASan run sees them all.
     The matrix runs first and this kernel passes it (its outputs are right): the refusal is ASan's."""
