@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from softbench.analysis.points import point_key, point_text
+from softbench.analysis.points import point_key, point_text, user_kernels
 from softbench.errors import InputError
 from softbench.host import microarch
 from softbench.results.naming import ISA_ORDER, best_isa, order_key
@@ -140,6 +140,11 @@ def file_notes(rf: ResultFile, label: str | None = None) -> list[str]:
         notes.append(f"{name}: kernel {kernel} failed and has no figures: {msg}")
     for w in rf.warnings:
         notes.append(f"{name}: run warning: {w}")
+    for (uname, isa), u in user_kernels(rf).items():
+        built = f"compiled as: {u['compile_command']}" if u.get("compile_command") else "a prebuilt library"
+        notes.append(f"{name}: {uname}/{isa} is a user kernel ({u.get('kernel', '?')}, source sha256 "
+                     f"{str(u.get('source_sha256', '?'))[:16]}, {u.get('traffic', 'traffic unknown')}; efficiency against "
+                     f"its {u.get('twin', 'twin')}; {built})")  # fmt: skip
     seen = set()
     for r in rf.results:
         k = point_key(r)

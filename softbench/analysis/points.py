@@ -28,3 +28,16 @@ def index_points(rf: ResultFile) -> dict[tuple, Record]:
 def per_element_samples(r: Record) -> np.ndarray:
     """Raw samples as ns per element per call."""
     return np.asarray(r.samples_ns, dtype=np.float64) / (r.calls_per_sample * r.n)
+
+
+def user_kernels(rf: ResultFile) -> dict[tuple[str, str], dict]:
+    """(name, isa) -> what its records say about each user kernel in the file (`run --kernel`)."""
+    out: dict[tuple[str, str], dict] = {}
+    for r in rf.results:
+        if r.user_kernel is not None:
+            out.setdefault((r.algorithm, r.isa), r.user_kernel)
+    return out
+
+
+def user_kernel_names(rf: ResultFile) -> list[str]:
+    return sorted({name for name, _ in user_kernels(rf)})

@@ -9,7 +9,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from softbench.analysis.points import index_points
+from softbench.analysis.points import index_points, user_kernel_names
 from softbench.bench import stats
 from softbench.results.naming import ALGORITHM_ORDER
 from softbench.results.naming import ISA_ORDER
@@ -86,12 +86,13 @@ class SpeedupPoint:
 
 
 def speedup_points(rf: ResultFile) -> list[SpeedupPoint]:
-    """Two-Pass's and online's speedup over each Three-Pass at every (isa, n) measured for both,
-    on single rows with one thread (scaling_points has the others)."""
+    """Two-Pass's, online's and every user kernel's speedup over each Three-Pass at every (isa, n)
+    measured for both, on single rows with one thread (scaling_points has the others)."""
     idx = {k: r for k, r in index_points(rf).items() if k[3] == 1 and not k[4] and k[5] == 1}
+    fast = (*FAST_ALGORITHMS, *user_kernel_names(rf))
     out = []
     for (alg, isa, n, _, _, _), r in idx.items():
-        if alg not in FAST_ALGORITHMS:
+        if alg not in fast:
             continue
         for base in THREE_PASS:
             b = idx.get((base, isa, n, 1, None, 1))

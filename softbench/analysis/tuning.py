@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from softbench.analysis import machines
-from softbench.analysis.crossovers import crossover_dicts, medians_by_isa, pair_crossovers
+from softbench.analysis.crossovers import _get, crossover_dicts, medians_by_isa, pair_crossovers
 from softbench.catalog import algorithms
 from softbench.errors import InputError
 from softbench.host import machine
@@ -83,7 +83,8 @@ def bands(sizes: Sequence[int], fastest: Sequence[str]) -> list[dict[str, Any]]:
 
 def derive(records: Iterable[Any], context: Mapping[str, Any], source: str | None = None) -> dict[str, Any]:
     """The tuning document from a run's records and context."""
-    records = list(records)
+    # a user's kernel (`run --kernel`) is not a choice of algorithm="auto", which runs softbench's own
+    records = [r for r in records if _get(r, "user_kernel") is None]
     table = medians_by_isa(records)
     if not table:
         raise InputError("no measured points to derive a tuning from (the run holds no single-threaded results)")

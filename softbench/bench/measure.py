@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -185,6 +185,7 @@ def measure_point(
     rows: int = 1,
     pool: Any = None,
     probe: Any = None,
+    user_kernels: Mapping[tuple[str, str], Any] = {},  # (name, isa) -> user_kernels.UserKernel
 ) -> PointResult:
     """Measure every kernel, twin and STREAM kernel at one point, interleaved: n elements as one
     row, or as a batch of `rows` rows of n / rows (softmax over each row); on this thread, or split
@@ -206,6 +207,7 @@ def measure_point(
     if parallel:  # each kernel, twin and STREAM kernel as the pool's work: whole rows, or passes
         mods = {i: build.load(i) for i in {k[1] for k in kernels} | {s[1] for s in streams}}
         works = [(threads.kernel_work(mods[i], a, v, cols, fn=fn), threads.kernel_work(mods[i], a, v, cols, twin=True, fn=tw))
+                 if (a, i) not in user_kernels else (threads.row_work(mods[i], fn), threads.row_work(mods[i], tw))
                  for a, i, v, fn, tw in kernels]  # fmt: skip
         kernels = [(a, i, v, w.cdata, tw.cdata) for (a, i, v, _, _), (w, tw) in zip(kernels, works)]
         streams = [(s, i, threads.stream_work(mods[i], fn).cdata, rb, wb) for s, i, fn, rb, wb in streams]
@@ -279,7 +281,8 @@ def measure_point(
         twin = twin_of[item.key]
         twin_per_elem = np.asarray(twin.samples) / (twin.calls * n)
         twin_median = float(np.median(twin_per_elem))
-        alg = table[item.name]
+        user = user_kernels.get((item.name, item.isa))
+        traffic = user.traffic.bytes_per_element() if user else table[item.name].traffic()
         med = summary["median"]
         result.spreads.append((f"{item.label} {point}", summary["rel_spread"]))
         sync = sync_of.get(item.key)
@@ -289,13 +292,13 @@ def measure_point(
             "n": n,
             "threads": nthreads,
             "regime": regime_name,
-            "bytes_per_element": alg.traffic(),
+            "bytes_per_element": traffic,
             "samples_ns": item.samples,
             "calls_per_sample": item.calls,
             "ns_per_element": med,
             "min_ns_per_element": summary["min"],
             "gbps_effective": EFFECTIVE_BYTES / med,  # bytes per ns == GB/s
-            "gbps_actual": alg.bytes_total / med,
+            "gbps_actual": traffic["total"] / med,
             "roofline_efficiency": twin_median / med,
             "max_rel_error": err,
             "twin_ns_per_element": twin_median,
@@ -308,6 +311,7 @@ def measure_point(
             **({"samples_involuntary_switches": item.switches} if len(item.switches) == len(item.samples) else {}),
             **({"samples_steal_ms": item.steal_ms} if item.steal_ms and len(item.steal_ms) == len(item.samples) else {}),
             **placed,
+            **(user.record_fields() if user else {}),
         })
     for item in (it for it in items if it.kind == "baseline"):
         # A library is reported as it is: its error is measured, not held to the kernels' 1e-5

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from softbench.bench import baselines as bl, measure, plan as host_plan, stats, suites, verify
+from softbench.bench import baselines as bl, measure, plan as host_plan, stats, suites, user_kernels, user_verify, verify
 from softbench.bench.measure import pin_to_one_cpu, reliability_warnings, Timer
 from softbench.bench.stopping import stop_message, StopSignals
 from softbench.bridge import build
 from softbench.bridge.resolve import check_variant
-from softbench.errors import SoftbenchError
+from softbench.errors import InputError, SoftbenchError
 from softbench.host import isa as isa_mod, machine, placement, threads as th
 from softbench.host.caches import cache_levels, last_level_cache_bytes
 from softbench.host.context import collect_full_context
@@ -53,6 +53,8 @@ class Plan:
     shapes: list = field(default_factory=list)  # batches (rows, cols), measured after the sizes
     threads: list = field(default_factory=lambda: [1])  # thread counts, each point with each
     skipped_threads: list = field(default_factory=list)  # counts above the CPUs this process may use
+    user_kernels: list = field(default_factory=list)  # user_kernels.UserKernel, built for this host
+    kernel_timeout: float = 10.0  # seconds one verification case of a user kernel may take
 
     @property
     def points(self) -> list[tuple[int, int]]:
@@ -65,19 +67,24 @@ class Plan:
 
     def point_work(self, n: int, threads: int = 1) -> float:
         items = 2 * len(self.isas) * len(self.algorithms) * len(self.variants) + 4 + 2 * len(self.baselines)
+        items += 2 * len(self.user_kernels)
         per_sample = max(self.suite.min_time, n * 2e-9 / threads)
         return items * (self.suite.repetitions + self.suite.warmup + 2) * per_sample
 
 
 def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None,
-              variants=None, baselines=None, shapes=None, threads=None) -> Plan:
+              variants=None, baselines=None, shapes=None, threads=None, kernels=None, kernel_passes=None,
+              kernel_cflags=None, kernel_timeout=None, kernel_thread_safe=False) -> Plan:
     """The suite (built-in name or path) with command-line overrides, resolved for this host.
 
     variants: comma-separated store variants ("auto", "temporal", "nt"); default auto only.
     baselines: comma-separated libraries (numpy, scipy, torch, onnxruntime) or "all"; those not
     installed are skipped with the reason. shapes: comma-separated batches "ROWSxCOLS". threads:
     comma-separated thread counts or "all"; more than the CPUs this process may use is an error
-    on the command line, and skipped (with a warning) in a suite."""
+    on the command line, and skipped (with a warning) in a suite. kernels: users' kernels
+    "FILE:SYMBOL[@ISA]" (with kernel_passes and kernel_cflags, see
+    user_kernels.command_line_specs), added to the suite's [[kernel]] tables and built now, so
+    that a missing file, a compile error or an ISA this host lacks stops the run before it starts."""
     import psutil
 
     suite = suite_ref if isinstance(suite_ref, suites.Suite) else suites.load_suite(suite_ref)
@@ -96,6 +103,9 @@ def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=
     available = psutil.virtual_memory().available
     ns = host_plan.resolve_sizes(src(sizes), llc, available, cap=sizes is None)
     counts, over = host_plan.resolve_threads(src(threads), len(th.allowed_cpus()), strict=threads is not None)
+    specs = user_kernels.command_line_specs(kernels, kernel_passes, kernel_cflags, kernel_thread_safe)
+    if kernel_timeout is not None and not (isinstance(kernel_timeout, (int, float)) and kernel_timeout > 0):
+        raise InputError(f"command line: option 'kernel-timeout' must be a number of seconds > 0, got {kernel_timeout!r}")
     return Plan(
         suite=suite,
         sizes=ns,
@@ -107,6 +117,8 @@ def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=
         shapes=host_plan.resolve_shapes(src(shapes), llc, available),
         threads=counts,
         skipped_threads=over,
+        user_kernels=user_kernels.prepare_all(user_kernels.unique([*suite.kernels, *specs])),
+        kernel_timeout=float(kernel_timeout) if kernel_timeout is not None else user_verify.DEFAULT_TIMEOUT,
         **_baselines(baselines),
     )
 
@@ -256,6 +268,26 @@ def _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before,
                         continue
                     fn, twin = module.variants[(alg, variant)] if variant else (module.kernels[alg], module.twins[alg])
                     kernels.append((alg, isa_name, variant, fn, twin))
+        user = user_kernels.by_key(plan.user_kernels)
+        one_row_sizes = list(dict.fromkeys(cols for _, cols in plan.points))  # a batch's rows too
+        for uk in plan.user_kernels:
+            progress.describe(f"verifying {uk.label} (user kernel)")
+            writer.set_in_progress(f"verifying {uk.label} (user kernel, in a child process)")
+            checked = user_verify.verify_in_child(uk, one_row_sizes, seed=plan.suite.seed, timeout=plan.kernel_timeout)
+            if not checked.passed:
+                writer.fail(uk.label, checked.message, user_kernel=uk.record_fields()["user_kernel"], **checked.details())
+                progress.message(f"{uk.label} (user kernel) {checked.message}; not timed")
+                continue
+            uk.checks = {"verified_cases": checked.cases, "address_sanitizer": checked.address_sanitizer}
+            if checked.address_sanitizer.startswith("not run: no sanitizer"):
+                writer.warn(f"{uk.label}: not checked under AddressSanitizer ({checked.address_sanitizer[9:]}); "
+                            "reads outside x whose value is unused go unseen")  # fmt: skip
+            kernels.append((uk.name, uk.isa, None, uk.fn, uk.twin))
+        if plan.threads != [1] and any(not k.spec.thread_safe for k in plan.user_kernels):
+            writer.warn("user kernels not declared thread-safe (thread_safe = true) are measured on one thread only")
+        if plan.threads != [1] and plan.sizes and plan.user_kernels:
+            writer.warn("user kernels are not split across threads within one row (that needs their passes): "
+                        "their threaded points are batches only")
         writer.set_in_progress(None)
         smod = build.load(plan.stream_isa)
         streams = [(name, plan.stream_isa, fn, rb, wb) for name, (fn, rb, wb) in smod.streams.items()]
@@ -267,16 +299,19 @@ def _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before,
             work = plan.point_work(n, nthreads)
             single = rows == 1 and nthreads == 1
             baselines = plan.baselines if single else []  # libraries are called on one row
-            samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(kernels) + len(streams) + len(baselines))
+            # a user kernel runs whole rows: batches, on several threads only when declared thread-safe
+            point_kernels = [k for k in kernels if (k[0], k[1]) not in user or single
+                             or (rows > 1 and (nthreads == 1 or user[(k[0], k[1])].spec.thread_safe))]  # fmt: skip
+            samples_total = (plan.suite.warmup + plan.suite.repetitions) * (2 * len(point_kernels) + len(streams) + len(baselines))
             step = work / max(samples_total, 1)
             progress.describe((f"n={n:,}" if rows == 1 else f"{rows:,}x{cols:,}") + (f", {nthreads} threads" if nthreads > 1 else ""))
             point = measure.measure_point(  # through the module: tests stop a run here
-                n, kernels, streams, timer,
+                n, point_kernels, streams, timer,
                 repetitions=plan.suite.repetitions, warmup=plan.suite.warmup, min_time=plan.suite.min_time,
                 rng=rng, levels=levels, cpu=cpu, baselines=baselines,
                 on_sample=lambda: progress.advance(step),
                 on_start=lambda label: writer.set_in_progress(label),
-                rows=rows, pool=pools.get(nthreads), probe=_probe(cpu, pools.get(nthreads)),
+                rows=rows, pool=pools.get(nthreads), probe=_probe(cpu, pools.get(nthreads)), user_kernels=user,
             )  # fmt: skip
             writer.extend(point.records, point.bandwidth)
             outcome.records.extend(point.records)

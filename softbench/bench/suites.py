@@ -24,6 +24,10 @@ falls back to a default.
     threads = [1, 2, "all"]            # thread counts, integers >= 1 or "all" (every CPU the
                                        #   process may use); counts above that are skipped
                                        #   (see resolve_threads); default [1]
+    [[kernel]]                         # a user's own kernel, measured beside the algorithms
+    kernel = "my.c:my_softmax@avx2"    #   FILE:SYMBOL[@ISA], relative to the suite file
+    passes = "r, rw"                   #   its traffic (or read_bytes/write_bytes); see
+                                       #   softbench.bench.user_kernels for cflags, name, stores
 
 Sizes count float32 ELEMENTS, not bytes. A size is a whole positive number, written as an integer,
 in scientific notation ("1e6", also a TOML float 1e6) or with a suffix: K, M, G are powers of 1000
@@ -52,6 +56,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from softbench import catalog as _kernels
+from softbench.bench import user_kernels
 from softbench.bench.sizes import Shape
 from softbench.bench.sizes import Size
 from softbench.bench.sizes import Sweep
@@ -105,6 +110,7 @@ class Suite:
     threads: tuple[int | str, ...] = (1,)  # "all" resolves on the host (resolve_threads)
     shapes: tuple[Shape, ...] = ()
     source: str | None = None  # the file it was read from, for messages
+    kernels: tuple = ()  # users' own kernels ([[kernel]] tables): user_kernels.KernelSpec
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, in the suite file's own terms (for the result file's context)."""
@@ -124,11 +130,12 @@ class Suite:
             "threads": list(self.threads),
             "shapes": [str(s) for s in self.shapes],
             "source": self.source,
+            **({"kernels": [k.to_dict() for k in self.kernels]} if self.kernels else {}),
         }
 
 
 _KEYS = ("name", "description", "algorithms", "isas", "sizes", "shapes", "repetitions", "min_time",
-         "warmup", "seed", "threads")  # fmt: skip
+         "warmup", "seed", "threads", "kernel")  # fmt: skip
 
 
 def _parse_names(v: Any, where: _Where, key: str, known: Sequence[str], special: Sequence[str]) -> tuple[str, ...]:
@@ -185,7 +192,8 @@ def _threads(v: Any, where: _Where) -> tuple[int | str, ...]:
     return tuple(dict.fromkeys(v))
 
 
-def suite_from_dict(data: Mapping[str, Any], source: str = "<suite>", default_name: str = "custom") -> Suite:
+def suite_from_dict(data: Mapping[str, Any], source: str = "<suite>", default_name: str = "custom",
+                    folder: Path | None = None) -> Suite:
     """Validate a parsed suite (e.g. from TOML); errors name `source` and the key."""
     where = _Where(source)
     for k in data:
@@ -215,6 +223,8 @@ def suite_from_dict(data: Mapping[str, Any], source: str = "<suite>", default_na
         seed=_int(data.get("seed", 0), where, "seed", 0),
         threads=_threads(data.get("threads", [1]), where),
         source=source,
+        # paths in [[kernel]] tables are relative to the suite file's folder
+        kernels=user_kernels.suite_specs(data["kernel"], source, folder) if "kernel" in data else (),
     )
 
 
@@ -274,7 +284,7 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
     except tomllib.TOMLDecodeError as e:
         msg = " ".join(str(e).split())
         raise InputError(f"{source}: not valid TOML ({msg}); fix the syntax") from None
-    return suite_from_dict(data, source, default_name=path.stem)
+    return suite_from_dict(data, source, default_name=path.stem, folder=path.resolve().parent)
 
 
 def apply_overrides(

@@ -235,26 +235,35 @@ def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _compile(isa: str, compiler: Compiler, flags: list[str], target: Path) -> list[str]:
+def compile_shared(compiler: Compiler, flags: list[str], sources: list[Path], libs: list[str], target: Path,
+                   what: str) -> list[str]:
+    """Compile `sources` into the shared library `target` (published by an atomic rename); returns
+    the command. A failure is a BuildError that quotes the compiler's first error lines."""
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.so")
-    libs = ["-lm", *(HARNESS_LIBS if isa == HARNESS_ISA else ())]
-    command = [*shlex.split(compiler.command), *flags, "-o", str(tmp), *map(str, sources_for(isa)), *libs]
+    command = [*shlex.split(compiler.command), *flags, "-o", str(tmp), *map(str, sources), *libs]
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=300)
     except OSError as exc:
         raise BuildError(f"could not run the C compiler {compiler.path}: {exc.strerror or exc}") from None
     except subprocess.TimeoutExpired:
-        raise BuildError(f"compiling the {isa} kernels took over 300 s; check the compiler ({compiler.path})") from None
+        raise BuildError(f"compiling {what} took over 300 s; check the compiler ({compiler.path})") from None
     if out.returncode != 0:
         tmp.unlink(missing_ok=True)
-        first = next((ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr.strip()[:300])
-        raise BuildError(f"compiling the {isa} kernels failed with {compiler.name} ({compiler.version}): {first}")
+        errors = [ln.strip() for ln in out.stderr.splitlines() if "error" in ln]
+        first = " | ".join(errors[:2]) if errors else " ".join(out.stderr.split())[:300]
+        more = f" (and {len(errors) - 2} more errors)" if len(errors) > 2 else ""
+        raise BuildError(f"compiling {what} failed with {compiler.name} ({compiler.version}): {first}{more}")
     if not tmp.is_file() or tmp.stat().st_size == 0:  # e.g. CC=/bin/true: "success", no output
         tmp.unlink(missing_ok=True)
-        raise BuildError(f"the C compiler {compiler.command!r} exited 0 but wrote no module for the {isa} kernels; "
+        raise BuildError(f"the C compiler {compiler.command!r} exited 0 but wrote no module for {what}; "
                          "set CC to a working C compiler")  # fmt: skip
     os.replace(tmp, target)  # atomic: readers see the old module or the whole new one
     return command
+
+
+def _compile(isa: str, compiler: Compiler, flags: list[str], target: Path) -> list[str]:
+    libs = ["-lm", *(HARNESS_LIBS if isa == HARNESS_ISA else ())]
+    return compile_shared(compiler, flags, sources_for(isa), libs, target, f"the {isa} kernels")
 
 
 def build(isa: str) -> BuiltModule:
@@ -262,13 +271,23 @@ def build(isa: str) -> BuiltModule:
     compiler = find_compiler()
     flags = flags_for(isa)
     digest = source_digest()
-    key_src = json.dumps(
-        [BUILD_FORMAT, digest, compiler.path, compiler.version, compiler.command, flags, _cdef(isa)]
+    key_parts = [BUILD_FORMAT, digest, compiler.path, compiler.version, compiler.command, flags, _cdef(isa)]
+    target, command, compiled_now = cached_build(
+        f"softbench-{isa}", key_parts, lambda target: _compile(isa, compiler, flags, target), {"isa": isa}
     )
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    return BuiltModule(isa, target, compiler, flags, command, compiled_now, source_digest=digest)
+
+
+def cached_build(stem: str, key_parts: list, compile_to, meta: dict) -> tuple[Path, list[str], bool]:
+    """The cache's one mechanism, for softbench's modules and users' kernels alike: the module
+    `<stem>-<key>.so` (key: a digest of key_parts), built by compile_to(target) -> command when
+    the cache lacks it, under a per-module lock, with a manifest (command, SHA-256) beside it.
+    Returns (path, compile command, compiled now)."""
+    compiler = find_compiler()
+    key = hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()[:20]
     folder = cache_dir()
     _ensure_writable(folder)
-    target = folder / f"softbench-{isa}-{key}.so"
+    target = folder / f"{stem}-{key}.so"
     manifest = target.with_suffix(".json")
 
     import fcntl
@@ -293,13 +312,13 @@ def build(isa: str) -> BuiltModule:
                 )
         else:
             # No module, or one whose build was interrupted before its manifest was written.
-            command = _compile(isa, compiler, flags, target)
-            meta = {"isa": isa, "command": command, "sha256": _file_sha256(target), "compiler": compiler.version}
+            command = compile_to(target)
+            meta = {**meta, "command": command, "sha256": _file_sha256(target), "compiler": compiler.version}
             tmp_manifest = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
             tmp_manifest.write_text(json.dumps(meta, indent=1))
             os.replace(tmp_manifest, manifest)
             compiled_now = True
-    return BuiltModule(isa, target, compiler, flags, command, compiled_now, source_digest=digest)
+    return target, command, compiled_now
 
 
 _loaded: dict[str, BuiltModule] = {}

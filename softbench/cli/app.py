@@ -170,6 +170,11 @@ def run_cmd(
     variants: Optional[List[str]] = typer.Option(None, "--variants", help=f"Store variants to measure (repeatable or comma-separated): auto (by size: non-temporal past the LLC; the default), {choices(VARIANTS)}."),
     baselines: Optional[List[str]] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]')."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json; a folder, or a name ending in '/': a fresh name in it); an existing file is kept unless --force."),
+    kernel: Optional[List[str]] = typer.Option(None, "--kernel", "-k", help="Your own kernel, FILE:SYMBOL[@ISA] (repeatable): a C source compiled with the ISA's flags (default: this host's best) or a prebuilt .so, exporting void SYMBOL(size_t n, const float *x, float *y). Verified like the built-ins, then timed beside them."),
+    kernel_passes: Optional[List[str]] = typer.Option(None, "--kernel-passes", help="Its traffic, for its twin and roofline: passes such as \"r, rw\" (r read x, w write y, y read y: r, rw, w, y, yw) or bytes \"read=8,write=4\". Once for every --kernel, or once per --kernel in order. Without it, timed against STREAM copy."),
+    kernel_cflags: Optional[List[str]] = typer.Option(None, "--kernel-cflags", help="Extra compiler flags for --kernel sources, e.g. \"-O2 -DUNROLL=4\" (once for all, or once per --kernel)."),
+    kernel_thread_safe: bool = typer.Option(False, "--kernel-thread-safe", help="Every --kernel may run on several rows at once from several threads: their --shape batches are then measured with --threads too."),
+    kernel_timeout: Optional[float] = typer.Option(None, "--kernel-timeout", help="Seconds one verification case of a --kernel may take before it is killed and recorded as hung (default 10)."),
     resume: Optional[str] = typer.Option(None, "--resume", metavar="FILE", help="Carry on a stopped run: measure only the points FILE lacks, with its own suite, on the machine that started it."),
     force: bool = typer.Option(False, "--force", help="Replace the --output file if it exists."),
     json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
@@ -183,6 +188,8 @@ def run_cmd(
     Example: softbench run --shape 4096x8192 --sizes 4xLLC --threads 1,2,4,8,16
 
     Example: softbench run --resume softbench-myhost-20260101-120000.json
+
+    Example: softbench run --kernel my_softmax.c:my_softmax@avx2 --kernel-passes "r, rw"
     """
     from pathlib import Path
 
@@ -193,14 +200,16 @@ def run_cmd(
         given = [name for name, v in (("--suite", suite if suite != "quick" else None), ("--algorithms", algorithms),
                  ("--isa", isa_names), ("--sizes", sizes), ("--shape", shape), ("--threads", threads),
                  ("--repetitions", repetitions), ("--min-time", min_time), ("--seed", seed), ("--variants", variants),
-                 ("--baselines", baselines), ("--output", output), ("--force", force or None)) if v is not None]  # fmt: skip
+                 ("--baselines", baselines), ("--output", output), ("--force", force or None), ("--kernel", kernel)) if v is not None]  # fmt: skip
         if given:
             raise InputError(f"--resume carries on the file's own suite into the same file; drop {', '.join(given)}")
         plan = plan_for_resume(Path(resume))
     else:
         plan = runner.make_plan(suite, algorithms=joined(algorithms), isas=joined(isa_names), sizes=joined(sizes),
                                 shapes=joined(shape), threads=joined(threads), repetitions=repetitions, min_time=min_time,
-                                seed=seed, variants=joined(variants), baselines=joined(baselines))  # fmt: skip
+                                seed=seed, variants=joined(variants), baselines=joined(baselines), kernels=kernel,
+                                kernel_passes=kernel_passes, kernel_cflags=kernel_cflags, kernel_timeout=kernel_timeout,
+                                kernel_thread_safe=kernel_thread_safe)  # fmt: skip
     if output and output.endswith(("/", os.sep)) and not Path(output).is_dir():  # "-o newdir/": a folder
         try:
             Path(output).mkdir(parents=True)

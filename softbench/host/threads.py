@@ -171,6 +171,12 @@ def kernel_work(module, algorithm: str, variant: str | None, cols: int, *, twin:
     return _work(module.ffi, fn, fns, [p.merge for p in ps])
 
 
+def row_work(module, fn) -> Work:
+    """A kernel with no declared passes (a user's kernel, or its twin): whole rows of a batch
+    only, in blocks per thread. Never used to split a single row (that needs the passes)."""
+    return _work(module.ffi, fn, [], [])
+
+
 def stream_work(module, fn) -> Work:
     """A STREAM kernel: elementwise, so a single row is split by calling it on each chunk."""
     return _work(module.ffi, fn, [], [])

@@ -26,7 +26,10 @@ ALGORITHM_COLOURS = {
 # Library baselines (`run --baselines`): drawn dotted in every ISA's panel, one colour each.
 LIBRARY_ISA = "library"
 LIBRARY_COLOURS = {"numpy": "#E69F00", "scipy": "#999999", "torch": "#CC79A7", "onnxruntime": "#000000"}
-_EXTRA_COLOURS = ("#CC79A7", "#E69F00", "#000000", "#999999", "#F0E442")
+# Users' own kernels (`run --kernel`), and any other name: colours none of the above uses (Tol's
+# muted palette), one per name, the same in every plot; drawn with a plus marker.
+USER_COLOURS = ("#882255", "#332288", "#999933", "#44AA99", "#661100", "#6699CC")
+USER_KERNEL = " (user kernel)"
 _MARKERS = {"three-pass-recompute": "o", "three-pass-reload": "s", "two-pass": "^", "online": "D"}
 # Files in the across-files plots: told apart by line style and marker (colour is the algorithm).
 _FILE_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (5, 1, 1, 1)), "v"), ((0, (1, 1)), "P"))
@@ -42,7 +45,7 @@ def algorithm_colour(name: str) -> str:
         return ALGORITHM_COLOURS[base]
     if base in LIBRARY_COLOURS:
         return LIBRARY_COLOURS[base]
-    return _EXTRA_COLOURS[zlib.crc32(base.encode()) % len(_EXTRA_COLOURS)]
+    return USER_COLOURS[zlib.crc32(base.encode()) % len(USER_COLOURS)]
 
 
 def _paper_label(isa: str, v: float) -> str:
@@ -50,7 +53,7 @@ def _paper_label(isa: str, v: float) -> str:
 
 
 def _marker(name: str) -> str:
-    return _MARKERS.get(name.split("[")[0].split(" ")[0], "x")
+    return "P" if name.endswith(USER_KERNEL) else _MARKERS.get(name.split("[")[0].split(" ")[0], "x")
 
 
 _RC = {
@@ -210,6 +213,7 @@ def _series(rf: ResultFile, isa: str) -> dict[str, list[Record]]:
             continue
         seen.add(k)
         name = naming.record_series(r) + (" (library)" if r.isa == LIBRARY_ISA and isa != LIBRARY_ISA else "")
+        name += USER_KERNEL if r.user_kernel is not None else ""
         out.setdefault(name, []).append(r)
     return out
 

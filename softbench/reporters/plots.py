@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from softbench.analysis import crossovers, summaries
+from softbench.analysis.points import user_kernel_names
 from softbench.bench.measure import EFFECTIVE_BYTES
 from softbench.reporters import tables as tb
 from softbench.reporters.plot_style import LIBRARY_ISA
+from softbench.reporters.plot_style import USER_KERNEL
+from softbench.reporters.plot_style import _marker
 from softbench.reporters.plot_style import _ACCURACY_TARGET
 from softbench.reporters.plot_style import _PAPER_COLOUR
 from softbench.reporters.plot_style import _ZERO_ERROR
@@ -59,8 +62,8 @@ def plot_throughput(rf: ResultFile, stem: Path, title: str) -> list[Path]:
 
 
 def plot_speedup(rf: ResultFile, stem: Path, title: str) -> list[Path]:
-    """Two-Pass and online over each Three-Pass against N, one panel per ISA, with 1x, the
-    paper's out-of-cache figure for the ISA and each crossover marked."""
+    """Two-Pass, online and every user kernel over each Three-Pass against N, one panel per ISA,
+    with 1x, the paper's out-of-cache figure for the ISA and each crossover marked."""
     pts = summaries.speedup_points(rf)
     isas = [i for i in _isas(rf) if any(p.isa == i for p in pts)]
     cross = {(c.algorithm, c.baseline, c.isa): c for c in crossovers.crossovers(rf)}
@@ -69,12 +72,15 @@ def plot_speedup(rf: ResultFile, stem: Path, title: str) -> list[Path]:
         handles: dict[str, Any] = {}
         for ax, isa in zip(axes, isas):
             ns = sorted({p.n for p in pts if p.isa == isa})
-            for alg in summaries.FAST_ALGORITHMS:
+            users = user_kernel_names(rf)
+            for alg in (*summaries.FAST_ALGORITHMS, *users):
+                shown = alg + (USER_KERNEL if alg in users else "")
                 for base, style in zip(summaries.THREE_PASS, ("-", "--")):
                     s = [p for p in pts if p.isa == isa and p.algorithm == alg and p.baseline == base]
                     if not s:
                         continue
-                    _line(ax, alg, [p.n for p in s], [p.speedup for p in s], label=f"{alg} over {base}", style=style)
+                    _line(ax, shown, [p.n for p in s], [p.speedup for p in s], label=f"{shown} over {base}", style=style,
+                          marker=_marker(shown))  # fmt: skip
                     c = cross.get((alg, base, isa))
                     if c is not None and c.status == "crosses":
                         y = next(p.speedup for p in s if p.n == c.n)

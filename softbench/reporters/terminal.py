@@ -183,6 +183,9 @@ def print_plan(console, plan) -> None:
     )
     for name, why in plan.skipped_isas.items():
         console.print(f"skipped {name}: {why}")
+    for k in getattr(plan, "user_kernels", []):
+        built = "prebuilt" if k.compile_command is None else ("compiled now" if k.compiled_now else "cached")
+        console.print(f"user kernel {k.label}: {k.spec.path.name} ({built}), {k.twin_description()}")
 
 
 def print_run_summary(console, outcome, rows) -> None:

@@ -31,6 +31,7 @@ TOOL = "softbench"
 #     negative sample).
 #     Records' "imported" marks records read from another tool's file (softbench.results.gbench);
 #     softbench never writes such records. The JSON Schema: softbench/schema/result-v1.json.
+#     Records' "user_kernel" (a user's own kernel, whose name is then the record's algorithm).
 SCHEMA_VERSION = 1
 SOFTBENCH_FORMAT = "softbench"  # ResultFile.source_format of softbench's own files
 # The traffic model per element (bytes), as in design/measurement.md.
@@ -92,6 +93,10 @@ class Record:
     # accuracy check (max_rel_error None); softbench's own records never carry it.
     imported: dict[str, Any] | None = None
 
+    # A user's own kernel (`run --kernel`, softbench.bench.user_kernels): its name, spec, file, the
+    # source's SHA-256, the exact compile command (or prebuilt), its declared traffic and its twin.
+    user_kernel: dict[str, Any] | None = None
+
     @property
     def rows(self) -> int:
         return self.shape[0] if self.shape else 1
@@ -135,6 +140,7 @@ _EXPECTED = {
     "samples_steal_ms": "a list of numbers >= 0, one per sample",
     "numa_node": "an integer >= 0",
     "imported": "an object (where an imported record came from)",
+    "user_kernel": "an object with a string 'name'",
 }  # fmt: skip
 _PER_SAMPLE = ("samples_involuntary_switches", "samples_steal_ms")
 
@@ -171,6 +177,8 @@ def _valid(name: str, v: Any) -> bool:
         return isinstance(v, list) and len(v) == 2 and all(_valid("n", d) for d in v)
     if name == "imported":
         return isinstance(v, dict)
+    if name == "user_kernel":
+        return isinstance(v, dict) and isinstance(v.get("name"), str) and v["name"] != ""
     raise AssertionError(name)
 
 
