@@ -131,7 +131,7 @@ def run_cmd(
     min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample (the loop of calls is calibrated to last at least this)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
     variants: Optional[str] = typer.Option(None, "--variants", help="Comma-separated store variants to measure: auto (by size: non-temporal past the LLC; the default), temporal, nt."),
-    baselines: Optional[str] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]')."),
+    baselines: Optional[str] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, xnnpack, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]'; xnnpack: apt-get install libxnnpack0)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json); never overwritten."),
     json_out: bool = typer.Option(False, "--json", help="Print the result records as JSON on stdout (progress goes to stderr)."),
 ) -> None:

@@ -25,7 +25,7 @@ ALGORITHM_COLOURS = {
 }
 # Library baselines (`run --baselines`): drawn dotted in every ISA's panel, one colour each.
 LIBRARY_ISA = "library"
-LIBRARY_COLOURS = {"numpy": "#E69F00", "scipy": "#999999", "torch": "#CC79A7", "onnxruntime": "#000000"}
+LIBRARY_COLOURS = {"numpy": "#E69F00", "scipy": "#999999", "torch": "#CC79A7", "onnxruntime": "#000000", "xnnpack": "#F0E442"}
 _EXTRA_COLOURS = ("#CC79A7", "#E69F00", "#000000", "#999999", "#F0E442")
 _MARKERS = {"three-pass-recompute": "o", "three-pass-reload": "s", "two-pass": "^", "online": "D"}
 # Files in the across-files plots: told apart by line style and marker (colour is the algorithm).
