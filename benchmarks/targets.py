@@ -98,7 +98,7 @@ def run_sizes(out_size: str) -> str:
 def run_suite(out: Path, sizes: str, seed: int) -> None:
     cmd = [sys.executable, "-m", "softbench.cli", "run", "--suite", SUITE, "--sizes", sizes,
            "--baselines", LIBRARY, "--seed", str(seed), "-o", str(out)]  # fmt: skip
-    print("$ softbench", " ".join(cmd[4:]), file=sys.stderr, flush=True)
+    print("$ softbench", " ".join(cmd[3:]), file=sys.stderr, flush=True)
     p = subprocess.run(cmd, stdout=subprocess.DEVNULL)
     if p.returncode not in (0, 3):  # 3: some kernel failed; its record is missing and the table says so
         sys.exit(f"targets: softbench run failed (exit {p.returncode}); see above")
@@ -248,7 +248,9 @@ def _fmt(values: list[float]) -> str:
         return f"{v:.2f}" if v >= 0.01 else f"{v:.1e}"
 
     lo, hi = min(values), max(values)
-    return one(lo) if one(lo) == one(hi) else f"{one(lo)}-{one(hi)}"
+    if one(lo) == one(hi):
+        return one(lo)
+    return f"{one(lo)}-{one(hi)}" if lo >= 0.01 else f"{one(lo)}..{one(hi)}"  # no '-' beside an exponent
 
 
 def _mark(row) -> str:
@@ -263,7 +265,7 @@ def show(t: dict) -> None:
     print(f"{OUT} here: {t['out_of_cache_note']}" + ("" if t["same_out_n"] else "  (the runs differ in their largest size!)"))
     print(f"library: {t['library']}")
     if t["stream_copy_gbps"]:
-        print("STREAM copy, 1 thread, GB/s: " + ", ".join(f"{_size(int(n))} {v:.1f}" for n, v in t["stream_copy_gbps"].items()))
+        print("STREAM copy, 1 thread, GB/s (run 1): " + ", ".join(f"{_size(int(n))} {v:.1f}" for n, v in t["stream_copy_gbps"].items()))
     by_goal: dict[str, list] = {}
     for r in t["rows"]:
         by_goal.setdefault(r["goal"], []).append(r)
