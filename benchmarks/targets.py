@@ -40,8 +40,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import psutil
-
 from softbench.bench import suites
 from softbench.bench.sizes import ARRAYS_PER_POINT, LLCMultiple, bytes_needed
 from softbench.host import machine
@@ -318,6 +316,8 @@ def main() -> None:
     if args.sources:
         paths = args.sources
     else:
+        import psutil  # heavy: only when running (CONTRIBUTING.md)
+
         if args.runs < 1:
             ap.error("--runs must be >= 1")
         folder = args.keep or Path(tempfile.mkdtemp(prefix="softbench-targets-"))
