@@ -9,9 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
+from softbench.bench import baselines, measure
 from softbench.bridge import build
 from softbench.host import caches
-from softbench.bench import measure
 from softbench.results import files as results
 from softbench.results import schema
 
@@ -248,6 +248,24 @@ def test_run_measures_library_baselines_beside_kernels(tmp_path):
         assert any("baseline torch skipped" in w for w in doc.warnings)
     else:
         assert "torch" in by_alg
+
+
+def test_run_measures_xnnpacks_operator_beside_kernels(tmp_path):
+    ok, why = baselines.BASELINES["xnnpack"].probe()
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(f"{why} (CI is set: .ci/run must install it)")
+        pytest.skip(why)
+    out = tmp_path / "x.json"
+    p = sb("run", "--sizes", "2Ki,40000", "--min-time", "0.001", "-a", "three-pass-reload", "-i", "scalar",
+           "--baselines", "xnnpack", "-o", str(out))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    raw = json.loads(out.read_text())["results"]
+    xnn = [r for r in raw if r["algorithm"] == "xnnpack"]
+    assert [r["n"] for r in xnn] == [2048, 40000]
+    for r in xnn:
+        assert r["isa"] == "library" and r["baseline"].startswith("xnnpack ")
+        assert 0 < r["max_rel_error"] < 5e-5 and r["ns_per_element"] > 0
 
 
 def test_unknown_baseline_is_one_line(tmp_path):

@@ -1,7 +1,8 @@
 /* Online normalizer softmax (Milakov & Gimelshein 2018): pass 1 keeps a running max m and a sum d
  * rescaled when the max grows, d' = d * exp(m - m') + exp(x_i - m'); pass 2 as in three-pass
  * recomputing. Vectorised per unrolled group: the group's max updates m once and the rescale costs
- * one exp per SB_UNROLL vectors. Traffic (kernels.def): reads x 2x, writes y once. */
+ * one exp per SB_UNROLL vectors, only in the groups where some lane's max grew.
+ * Traffic (kernels.def): reads x 2x, writes y once. */
 
 /* Per-lane double sums at reference maxima: a lane's float partial sum is added into them at each
  * flush (an exp only when that lane's max moved during the block). */
@@ -37,10 +38,16 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
                 gmax = v_max(gmax, xs[u]);
             }
             vf m_new = v_max(m, gmax);
-            vf rescale = v_exp_nonpos(v_sub(m, m_new));
-            for (int u = 0; u < SB_UNROLL; u++)
-                d[u] = v_fmadd(d[u], rescale, v_exp_nonpos(v_sub(xs[u], m_new)));
-            m = m_new;
+            if (v_all_equal(m_new, m)) {
+                /* No lane's max moved (most groups, past the first few): the rescale would be
+                 * exp(0) = 1 exactly, and fma(d, 1, e) = d + e, so skipping its exp changes no bit. */
+                for (int u = 0; u < SB_UNROLL; u++) d[u] = v_add(d[u], v_exp_nonpos(v_sub(xs[u], m)));
+            } else {
+                vf rescale = v_exp_nonpos(v_sub(m, m_new));
+                for (int u = 0; u < SB_UNROLL; u++)
+                    d[u] = v_fmadd(d[u], rescale, v_exp_nonpos(v_sub(xs[u], m_new)));
+                m = m_new;
+            }
         }
         SB_FN(online_flush)(mref, dsum, m, d);
     }

@@ -32,6 +32,8 @@ static inline vf v_add(vf a, vf b) { return vaddq_f32(a, b); }
 static inline vf v_sub(vf a, vf b) { return vsubq_f32(a, b); }
 static inline vf v_mul(vf a, vf b) { return vmulq_f32(a, b); }
 static inline vf v_max(vf a, vf b) { return vmaxq_f32(a, b); } /* NaN-propagating */
+/* 1 when every lane of a equals b's (ordered: a NaN lane is never equal). */
+static inline int v_all_equal(vf a, vf b) { return vminvq_u32(vceqq_f32(a, b)) == 0xFFFFFFFFu; }
 static inline vf v_fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
 static inline void v_to_lanes(float *out, vf v) { vst1q_f32(out, v); }
 

@@ -26,6 +26,8 @@ static inline vf v_sub(vf a, vf b) { return a - b; }
 static inline vf v_mul(vf a, vf b) { return a * b; }
 /* max that returns b when either is NaN, like x86 maxps(a, b) */
 static inline vf v_max(vf a, vf b) { return a > b ? a : b; }
+/* 1 when every lane of a equals b's (ordered: a NaN lane is never equal). */
+static inline int v_all_equal(vf a, vf b) { return a == b; }
 static inline vf v_fmadd(vf a, vf b, vf c) { return a * b + c; } /* two roundings: no FMA here */
 static inline void v_to_lanes(float *out, vf v) { *out = v; }
 

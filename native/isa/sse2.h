@@ -32,6 +32,8 @@ static inline vf v_add(vf a, vf b) { return _mm_add_ps(a, b); }
 static inline vf v_sub(vf a, vf b) { return _mm_sub_ps(a, b); }
 static inline vf v_mul(vf a, vf b) { return _mm_mul_ps(a, b); }
 static inline vf v_max(vf a, vf b) { return _mm_max_ps(a, b); }
+/* 1 when every lane of a equals b's (ordered: a NaN lane is never equal). */
+static inline int v_all_equal(vf a, vf b) { return _mm_movemask_ps(_mm_cmpneq_ps(a, b)) == 0; }
 static inline vf v_fmadd(vf a, vf b, vf c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
 static inline void v_to_lanes(float *out, vf v) { _mm_storeu_ps(out, v); }
 

@@ -78,8 +78,8 @@ def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=
     """The suite (built-in name or path) with command-line overrides, resolved for this host.
 
     variants: comma-separated store variants ("auto", "temporal", "nt"); default auto only.
-    baselines: comma-separated libraries (numpy, scipy, torch, onnxruntime) or "all"; those not
-    installed are skipped with the reason. shapes: comma-separated batches "ROWSxCOLS". threads:
+    baselines: comma-separated libraries (numpy, scipy, torch, onnxruntime, xnnpack) or "all";
+    those not installed are skipped with the reason. shapes: comma-separated batches "ROWSxCOLS". threads:
     comma-separated thread counts or "all"; more than the CPUs this process may use is an error
     on the command line, and skipped (with a warning) in a suite. kernels: users' kernels
     "FILE:SYMBOL[@ISA]" (with kernel_passes and kernel_cflags, see

@@ -25,7 +25,7 @@ ALGORITHM_COLOURS = {
 }
 # Library baselines (`run --baselines`): drawn dotted in every ISA's panel, one colour each.
 LIBRARY_ISA = "library"
-LIBRARY_COLOURS = {"numpy": "#E69F00", "scipy": "#999999", "torch": "#CC79A7", "onnxruntime": "#000000"}
+LIBRARY_COLOURS = {"numpy": "#E69F00", "scipy": "#999999", "torch": "#CC79A7", "onnxruntime": "#000000", "xnnpack": "#AA4499"}
 # Users' own kernels (`run --kernel`), and any other name: colours none of the above uses (Tol's
 # muted palette), one per name, the same in every plot; drawn with a plus marker.
 USER_COLOURS = ("#882255", "#332288", "#999933", "#44AA99", "#661100", "#6699CC")
