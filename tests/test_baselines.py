@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from softbench.bench import baselines
+from softbench.bench import baseline_xnnpack, baselines
 from softbench.errors import InputError
 from softbench.bench.verify import max_rel_error, reference
 
@@ -128,8 +128,8 @@ def test_a_missing_library_is_skipped_with_a_reason(monkeypatch, name, blocked, 
 
 
 def test_a_missing_shared_library_is_skipped_with_what_to_install(monkeypatch):
-    monkeypatch.setattr(baselines, "XNNPACK_LIBRARIES", ("libXNNPACK-not-here.so.0",))
-    monkeypatch.setattr(baselines, "_XNN", [])  # not the library another test loaded
+    monkeypatch.setattr(baseline_xnnpack, "XNNPACK_LIBRARIES", ("libXNNPACK-not-here.so.0",))
+    monkeypatch.setattr(baseline_xnnpack, "_XNN", [])  # not the library another test loaded
     ok, reason = baselines.BASELINES["xnnpack"].probe()
     assert not ok
     assert reason == f"xnnpack is not installed: {baselines.XNNPACK_INSTALL}"
@@ -142,14 +142,14 @@ def test_xnnpack_says_which_package_and_library_it_measured(monkeypatch, tmp_pat
     version = _require("xnnpack")
     assert "xnn_create_softmax_nc_f32" in version and "no thread pool" in version
     # the version comes from the package's changelog; elsewhere it says it is not known
-    monkeypatch.setattr(baselines, "XNNPACK_CHANGELOG", str(tmp_path / "missing.gz"))
+    monkeypatch.setattr(baseline_xnnpack, "XNNPACK_CHANGELOG", str(tmp_path / "missing.gz"))
     ok, version = baselines.BASELINES["xnnpack"].probe()
     assert ok and version.startswith("xnnpack version unknown (libXNNPACK.so")
 
 
 def test_xnnpack_reports_a_failing_call_instead_of_returning_garbage(monkeypatch):
     _require("xnnpack")
-    ffi, lib, soname = baselines._xnn()
+    ffi, lib, soname = baseline_xnnpack._xnn()
 
     class Refusing:  # the library's functions, with setup answering "invalid parameter"
         def __getattr__(self, name):
@@ -159,7 +159,7 @@ def test_xnnpack_reports_a_failing_call_instead_of_returning_garbage(monkeypatch
         def xnn_setup_softmax_nc_f32(*args):
             return lib.xnn_status_invalid_parameter
 
-    monkeypatch.setattr(baselines, "_XNN", [(ffi, Refusing(), soname)])
+    monkeypatch.setattr(baseline_xnnpack, "_XNN", [(ffi, Refusing(), soname)])
     run = baselines.BASELINES["xnnpack"].prepare(8)
     with pytest.raises(RuntimeError, match="xnn_setup_softmax_nc_f32 returned xnn_status_invalid_parameter"):
         run(np.zeros(8, np.float32), np.zeros(8, np.float32))

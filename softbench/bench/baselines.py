@@ -27,15 +27,14 @@ calibration rule as ``measure.Timer``: one sample lasts at least min_time, one c
 
 from __future__ import annotations
 
-import gzip
-import importlib
 import math
 import time
-from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
+from softbench.bench.baseline_xnnpack import XNNPACK_INSTALL, xnnpack_prepare, xnnpack_probe
+from softbench.bench.library import _import, Baseline, Run
 from softbench.errors import InputError
 
 __all__ = [
@@ -55,68 +54,6 @@ ISA = "library"  # the `isa` of a baseline's records
 EXTRA_HINT = "pip install 'softbench[baselines]'"
 ORT_OPSET = 13
 ORT_IR_VERSION = 8  # IR 8 (onnx 1.10): old enough for every onnxruntime that runs opset 13
-
-Run = Callable[[np.ndarray, np.ndarray], None]
-
-
-class LibraryMissing(Exception):
-    """A shared library (not a Python module) that a baseline needs is not installed."""
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """One library's softmax: how to probe for it, and how to prepare a call for size n."""
-
-    name: str
-    call: str  # the library call that is measured, as a user would write it
-    install: str  # what to run when the library is missing
-    _probe: Callable[[], str]  # imports lazily; returns the version string or raises
-    _prepare: Callable[[int], Run]
-
-    def probe(self) -> tuple[bool, str]:
-        """(True, version string) when the library imports and computes a correct softmax of a
-        few elements here; else (False, the reason, with what to install)."""
-        try:
-            version = self._probe()
-        except LibraryMissing:
-            return False, f"{self.name} is not installed: {self.install}"
-        except ModuleNotFoundError as e:
-            missing = e.name or self.name
-            if missing.split(".")[0] == self.name.split(".")[0]:
-                return False, f"{self.name} is not installed: {self.install}"
-            return False, f"{self.name} cannot be imported: it needs {missing}, which is not installed"
-        except Exception as e:  # a broken install: shared libraries, ABI, ...
-            return False, f"{self.name} cannot be used here: {type(e).__name__}: {_one_line(e)}"
-        try:  # a smoke test, so that "available" means "computes softmax here"
-            x = np.array([0.0, 1.0, -2.0, 3.0, 0.5, -1.0, 2.0, 0.25], np.float32)
-            y = np.zeros_like(x)
-            self._prepare(x.size)(x, y)
-            ref = np.exp(x.astype(np.float64) - 3.0)
-            ref /= ref.sum()
-            err = float(np.max(np.abs(y - ref) / ref))
-            if not err <= 1e-4:
-                return False, f"{self.name} computes a wrong softmax here (max relative error {err:.3g} on 8 elements)"
-        except Exception as e:
-            return False, f"{self.name} failed a softmax of 8 elements: {type(e).__name__}: {_one_line(e)}"
-        return True, version
-
-    def prepare(self, n: int) -> Run:
-        """A callable run(x, y) computing softmax of n float32 elements into y; the setup
-        (imports, thread settings, sessions) happens here, not in the timed call."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise InputError(f"baseline {self.name}: n must be an integer >= 1, got {n!r}")
-        return self._prepare(n)
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return text[:300] + ("..." if len(text) > 300 else "")
-
-
-def _import(module: str):
-    """Imports by name at call time (so a test can make it fail via sys.modules)."""
-    return importlib.import_module(module)
-
 
 # --- numpy -------------------------------------------------------------------------------------
 
@@ -308,109 +245,6 @@ def _ort_prepare(n: int) -> Run:
     return run
 
 
-# --- XNNPACK -----------------------------------------------------------------------------------
-
-# XNNPACK's C API as the Debian package libxnnpack0 (0.0~git20220216.ae108ef) declares it in its
-# xnnpack.h: the softmax operator and its life cycle. Called through cffi in ABI mode (dlopen), so
-# no header or compiler is needed at run time. pthreadpool_t NULL: the operator runs on the
-# calling thread only, like the kernels.
-XNNPACK_CDEF = """
-typedef struct xnn_operator* xnn_operator_t;
-typedef struct pthreadpool* pthreadpool_t;
-struct xnn_allocator;
-enum xnn_status {
-  xnn_status_success = 0, xnn_status_uninitialized = 1, xnn_status_invalid_parameter = 2,
-  xnn_status_invalid_state = 3, xnn_status_unsupported_parameter = 4,
-  xnn_status_unsupported_hardware = 5, xnn_status_out_of_memory = 6
-};
-enum xnn_status xnn_initialize(const struct xnn_allocator* allocator);
-enum xnn_status xnn_create_softmax_nc_f32(size_t channels, size_t input_stride, size_t output_stride,
-                                          uint32_t flags, xnn_operator_t* softmax_op_out);
-enum xnn_status xnn_setup_softmax_nc_f32(xnn_operator_t softmax_op, size_t batch_size, const float* input,
-                                         float* output, pthreadpool_t threadpool);
-enum xnn_status xnn_run_operator(xnn_operator_t op, pthreadpool_t threadpool);
-enum xnn_status xnn_delete_operator(xnn_operator_t op);
-"""
-# Where the library is looked for (the dynamic loader's search path, by soname); a test points
-# this at a name that does not exist to take the missing-library path.
-XNNPACK_LIBRARIES = ("libXNNPACK.so.0", "libXNNPACK.so")
-XNNPACK_CHANGELOG = "/usr/share/doc/libxnnpack0/changelog.Debian.gz"
-XNNPACK_INSTALL = "apt-get install libxnnpack0 (Debian/Ubuntu), or put libXNNPACK.so.0 on the loader's path"
-
-_XNN: list = []  # [(ffi, lib, soname)] once loaded and initialised: xnn_initialize once per process
-
-
-def _xnn_status(ffi, status: int) -> str:
-    return ffi.string(ffi.cast("enum xnn_status", status))
-
-
-def _xnn():
-    if not _XNN:
-        cffi = _import("cffi")
-        ffi = cffi.FFI()
-        ffi.cdef(XNNPACK_CDEF)
-        lib = soname = None
-        errors = []
-        for name in XNNPACK_LIBRARIES:
-            try:
-                lib, soname = ffi.dlopen(name), name
-                break
-            except OSError as e:
-                errors.append(_one_line(e))
-        if lib is None:
-            raise LibraryMissing("; ".join(errors))
-        status = lib.xnn_initialize(ffi.NULL)
-        if status != lib.xnn_status_success:
-            # unsupported_hardware: XNNPACK's cpuinfo found no SSE2 (or could not read the CPU)
-            raise RuntimeError(f"xnn_initialize returned {_xnn_status(ffi, status)}")
-        _XNN.append((ffi, lib, soname))
-    return _XNN[0]
-
-
-def _xnn_package_version() -> str:
-    """The Debian package's version, from its changelog's first line; 'version unknown' when the
-    library came from elsewhere (XNNPACK itself exports no version)."""
-    try:
-        with gzip.open(XNNPACK_CHANGELOG, "rt", encoding="utf-8", errors="replace") as f:
-            first = f.readline()
-    except OSError:
-        return "version unknown"
-    start, end = first.find("("), first.find(")")
-    return first[start + 1 : end] if 0 <= start < end else "version unknown"
-
-
-def _xnnpack_probe() -> str:
-    _, _, soname = _xnn()
-    return (
-        f"xnnpack {_xnn_package_version()} ({soname}); softmax operator xnn_create_softmax_nc_f32, "
-        "one row (batch 1), no thread pool (calling thread only); microkernels chosen by XNNPACK for this CPU"
-    )
-
-
-def _xnnpack_prepare(n: int) -> Run:
-    ffi, lib, _ = _xnn()
-    out = ffi.new("xnn_operator_t*")
-    status = lib.xnn_create_softmax_nc_f32(n, n, n, 0, out)
-    if status != lib.xnn_status_success:
-        raise RuntimeError(f"xnn_create_softmax_nc_f32({n}) returned {_xnn_status(ffi, status)}")
-    op = ffi.gc(out[0], lib.xnn_delete_operator)  # deleted when the last run() using it is gone
-    setup, run_operator, cast, NULL = lib.xnn_setup_softmax_nc_f32, lib.xnn_run_operator, ffi.cast, ffi.NULL
-    bound: list = [None, None]
-
-    def run(x: np.ndarray, y: np.ndarray) -> None:
-        if x is not bound[0] or y is not bound[1]:
-            # the operator is set up on the buffers themselves (reads x, writes y, no copies)
-            status = setup(op, 1, cast("const float*", x.ctypes.data), cast("float*", y.ctypes.data), NULL)
-            if status != 0:
-                raise RuntimeError(f"xnn_setup_softmax_nc_f32 returned {_xnn_status(ffi, status)}")
-            bound[:] = [x, y]  # held, so the addresses set up stay valid
-        status = run_operator(op, NULL)
-        if status != 0:
-            raise RuntimeError(f"xnn_run_operator returned {_xnn_status(ffi, status)}")
-
-    return run
-
-
 # --- the table ---------------------------------------------------------------------------------
 
 BASELINES: dict[str, Baseline] = {
@@ -448,8 +282,8 @@ BASELINES: dict[str, Baseline] = {
             "xnnpack",
             "xnn_setup_softmax_nc_f32(op, 1, x, y, NULL); xnn_run_operator(op, NULL)",
             XNNPACK_INSTALL,
-            _xnnpack_probe,
-            _xnnpack_prepare,
+            xnnpack_probe,
+            xnnpack_prepare,
         ),
     )
 }
