@@ -124,6 +124,9 @@ def test_run_end_to_end(tmp_path):
         assert r.twin_ns_per_element and 0 < r.roofline_efficiency
         assert r.max_rel_error < 1e-5
     assert {b["kernel"] for b in doc.bandwidth} == {"read", "write", "copy", "scale"}
+    # --json prints the records the run built, and they are the ones in the file
+    key = lambda r: (r["algorithm"], r["n"])  # noqa: E731
+    assert sorted(data["results"], key=key) == sorted((r.to_dict() for r in doc.results), key=key)
     ctx = doc.context
     for key in ("cpu", "caches", "compiler", "isas", "suite", "command_line", "created", "hostname", "ftz_daz"):
         assert key in ctx

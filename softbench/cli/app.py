@@ -27,7 +27,7 @@ from softbench.host import doctor, isa
 from softbench.host.context import collect_full_context
 from softbench.reporters import terminal
 from softbench.reporters.console import make_console as _console, print_json as _print_json, set_verbosity
-from softbench.results.files import load
+from softbench.results.schema import record_from_dict
 from softbench.version import __version__
 
 app = typer.Typer(
@@ -221,11 +221,12 @@ def run_cmd(
         outcome = runner.run(plan, Path(output) if output else None, progress,
                              resume=Path(resume) if resume is not None else None, overwrite=force)  # fmt: skip
     if json_out:
-        doc = load(outcome.path)
-        _print_json({"file": str(outcome.path), "complete": doc.complete,
-                     "results": [r.to_dict() for r in doc.results], "bandwidth": doc.bandwidth,
-                     "warnings": doc.warnings, "failures": doc.failures,
-                     "crossovers": crossover_dicts(pair_crossovers(doc.results))})  # fmt: skip
+        # what this run measured (and, resumed, what the file already held), not a re-read of it
+        records = [record_from_dict(r) for r in outcome.records]
+        _print_json({"file": str(outcome.path), "complete": True,  # a stopped run raises instead
+                     "results": [r.to_dict() for r in records], "bandwidth": outcome.bandwidth,
+                     "warnings": outcome.warnings, "failures": outcome.failures,
+                     "crossovers": crossover_dicts(pair_crossovers(records))})  # fmt: skip
     else:
         terminal.print_run_summary(_console(), outcome, runner.summarize_by_regime(outcome.records))
     if outcome.failures:
