@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from softbench.analysis import compare as cmp, crossovers, machines, same_machine, summaries
+from softbench.catalog import algorithms
 from softbench.errors import InputError
 from softbench.reporters import tables as tb
 from softbench.reporters.document import _Details
@@ -60,13 +61,22 @@ class ReportOutput:
     files_written: list[Path] = field(default_factory=list)
 
 
+def _traffic_text() -> str:
+    """'16 B three-pass-recompute, 20 B three-pass-reload, 12 B two-pass and online', from the
+    catalog's traffic model (native/kernels.def), in its order."""
+    by_bytes: dict[int, list[str]] = {}
+    for name, a in algorithms().items():
+        by_bytes.setdefault(a.bytes_total, []).append(name)
+    return ", ".join(f"{b:g} B {' and '.join(names)}" for b, names in by_bytes.items())
+
+
 _HOW_TO_READ = [
     "Regimes label each point by its working set (input + output = 8 bytes per element): L1, L2, L3 while it fits that "
     "cache level; DRAM only when the input alone is at least 4x the last-level cache (the STREAM rule); between the "
     "last-level cache and that bound the point is 'transition'. The dashed lines in the plots are these boundaries.",
     "GB/s are decimal (1 GB = 1e9 bytes). 'Effective' counts 8 bytes per element (one read of x, one write of y, as "
-    "XNNPACK reports); 'actual' counts each algorithm's traffic model (read x + read y + write y: 16 B Three-Pass "
-    "recomputing, 20 B Three-Pass reloading, 12 B Two-Pass and online; stores' read-for-ownership not counted).",
+    "XNNPACK reports); 'actual' counts each algorithm's traffic model (read x + read y + write y: "
+    f"{_traffic_text()}; stores' read-for-ownership not counted).",
     "Roofline efficiency = time of the algorithm's traffic twin (same passes, loads and stores, trivial arithmetic, "
     "measured in the same run) / the kernel's time; 100% means the kernel runs at the memory floor.",
     "Speedup = Three-Pass time / algorithm time at the same N and ISA (above 1: faster than Three-Pass). The Two-Pass "
