@@ -253,14 +253,20 @@ def test_run_summary_prints_crossovers(tmp_path):
 
     from rich.console import Console
 
+    from softbench.analysis import summaries
     from softbench.reporters import terminal
-    from softbench.bench.runner import RunOutcome, summarize_by_regime
+    from softbench.bench.runner import RunOutcome
+    from softbench.results.schema import record_from_dict
 
-    records = [dict(r, regime="L1", roofline_efficiency=0.5, gbps_effective=1.0, gbps_actual=1.0, max_rel_error=1e-7)
+    bytes_model = {"read_x": 8, "read_y": 0, "write_y": 4, "total": 12, "with_rfo": 16}
+    records = [dict(r, regime="L1", roofline_efficiency=0.5, gbps_effective=1.0, gbps_actual=1.0, max_rel_error=1e-7,
+                    bytes_per_element=bytes_model, samples_ns=[r["ns_per_element"] * r["n"]] * 5, calls_per_sample=1,
+                    min_ns_per_element=r["ns_per_element"])
                for r in synthetic_run("avx2")]  # fmt: skip
     buf = io.StringIO()
     console = Console(file=buf, width=160)
-    terminal.print_run_summary(console, RunOutcome(path=tmp_path / "r.json", records=records), summarize_by_regime(records))
+    cells = summaries.regime_cells(record_from_dict(r) for r in records)
+    terminal.print_run_summary(console, RunOutcome(path=tmp_path / "r.json", records=records), cells)
     text = buf.getvalue()
     assert "crossovers" in text
     line = next(ln for ln in text.splitlines() if "two-pass" in ln and "three-pass-reload" in ln and "avx2" in ln)

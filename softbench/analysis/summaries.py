@@ -66,8 +66,14 @@ def _cell(records: list[Record]) -> RegimeCell:
 
 def regime_summary(rf: ResultFile) -> list[tuple[str, str, str, RegimeCell]]:
     """(algorithm, isa, regime, cell) for every combination in the file, in display order."""
+    return regime_cells(index_points(rf).values())
+
+
+def regime_cells(records: Iterable[Record]) -> list[tuple[str, str, str, RegimeCell]]:
+    """(algorithm, isa, regime, cell) for every combination among the records, in display order:
+    the per-regime medians of a file (regime_summary) and of the run just measured alike."""
     groups: dict[tuple[str, str, str], list[Record]] = {}
-    for r in index_points(rf).values():
+    for r in records:
         # variants, batches and multi-threaded points are separate rows: "two-pass[nt] batch x4"
         key = (record_series(r), r.isa, r.regime)
         groups.setdefault(key, []).append(r)

@@ -374,25 +374,3 @@ def _spreads(records):
         per = np.asarray(r["samples_ns"]) / (r["calls_per_sample"] * r["n"])
         where = f"n={r['n']}" if not r.get("shape") or r["shape"][0] == 1 else "x".join(map(str, r["shape"]))
         yield f"{_name(r)}/{r['isa']} {where}", stats.summarize(per)["rel_spread"]
-
-
-def summarize_by_regime(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (algorithm, isa, regime): medians over the sizes in that regime, for the summary table.
-    Batches and thread counts are separate algorithms here ("two-pass batch x4")."""
-    groups: dict[tuple, list[dict]] = {}
-    for r in records:
-        groups.setdefault((_name(r), r["isa"], r["regime"]), []).append(r)
-    order = {"L1": 0, "L2": 1, "L3": 2, "transition": 3, "DRAM": 4, "unknown": 5}
-    rows = []
-    for (alg, isa_name, reg), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], order.get(kv[0][2], 9))):
-        eff = [r["roofline_efficiency"] for r in rs if r.get("roofline_efficiency") is not None]
-        rows.append({
-            "algorithm": alg, "isa": isa_name, "regime": reg, "points": len(rs),
-            "n_range": (min(r["n"] for r in rs), max(r["n"] for r in rs)),
-            "ns_per_element": float(np.median([r["ns_per_element"] for r in rs])),
-            "gbps_effective": float(np.median([r["gbps_effective"] for r in rs])),
-            "gbps_actual": float(np.median([r["gbps_actual"] for r in rs])),
-            "roofline_efficiency": float(np.median(eff)) if eff else None,
-            "max_rel_error": max(r["max_rel_error"] for r in rs),
-        })  # fmt: skip
-    return rows

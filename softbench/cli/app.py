@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import typer
 
+from softbench.analysis import summaries
 from softbench.analysis.crossovers import crossover_dicts, pair_crossovers
 from softbench.bench import runner, verify
 from softbench.bench.resume import plan_for_resume
@@ -220,15 +221,15 @@ def run_cmd(
         terminal.print_plan(err_console, plan)
         outcome = runner.run(plan, Path(output) if output else None, progress,
                              resume=Path(resume) if resume is not None else None, overwrite=force)  # fmt: skip
+    # what this run measured (and, resumed, what the file already held), not a re-read of it
+    records = [record_from_dict(r) for r in outcome.records]
     if json_out:
-        # what this run measured (and, resumed, what the file already held), not a re-read of it
-        records = [record_from_dict(r) for r in outcome.records]
         _print_json({"file": str(outcome.path), "complete": True,  # a stopped run raises instead
                      "results": [r.to_dict() for r in records], "bandwidth": outcome.bandwidth,
                      "warnings": outcome.warnings, "failures": outcome.failures,
                      "crossovers": crossover_dicts(pair_crossovers(records))})  # fmt: skip
     else:
-        terminal.print_run_summary(_console(), outcome, runner.summarize_by_regime(outcome.records))
+        terminal.print_run_summary(_console(), outcome, summaries.regime_cells(records))
     if outcome.failures:
         raise typer.Exit(3)
 

@@ -188,19 +188,19 @@ def print_plan(console, plan) -> None:
         console.print(f"user kernel {k.label}: {k.spec.path.name} ({built}), {k.twin_description()}")
 
 
-def print_run_summary(console, outcome, rows) -> None:
+def print_run_summary(console, outcome, cells) -> None:
     t = _table(console, "softmax per algorithm and regime (medians over the sizes in each regime)")
     for col in ("isa", "algorithm", "regime", "sizes", "ns/elem", "GB/s eff", "GB/s actual", "roofline eff", "max rel err"):
         t.add_column(col, justify="left" if col in ("isa", "algorithm", "regime") else "right")
-    for r in rows:
-        lo, hi = r["n_range"]
-        eff = r["roofline_efficiency"]
-        from rich.markup import escape  # "two-pass[nt]" is not a style tag
+    from rich.markup import escape  # "two-pass[nt]" is not a style tag
 
+    for alg, isa_name, regime, c in cells:  # summaries.regime_cells
+        lo, hi = c.n_min, c.n_max
+        eff, err = c.roofline_efficiency, c.max_rel_error
         t.add_row(
-            r["isa"], escape(r["algorithm"]), r["regime"], f"{lo:,}" if lo == hi else f"{lo:,}..{hi:,}",
-            f"{r['ns_per_element']:.3f}", f"{r['gbps_effective']:.1f}", f"{r['gbps_actual']:.1f}",
-            "-" if eff is None else f"{eff:.0%}", f"{r['max_rel_error']:.1e}",
+            isa_name, escape(alg), regime, f"{lo:,}" if lo == hi else f"{lo:,}..{hi:,}",
+            f"{c.ns_per_element:.3f}", f"{c.gbps_effective:.1f}", f"{c.gbps_actual:.1f}",
+            "-" if eff is None else f"{eff:.0%}", "-" if err is None else f"{err:.1e}",
         )  # fmt: skip
     console.print(t)
     if outcome.bandwidth:
