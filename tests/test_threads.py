@@ -13,6 +13,7 @@ from softbench.bridge import build
 from softbench.host import isa, threads
 from softbench.host import caches
 from softbench.bench import measure, verify
+from softbench.errors import ResultFileError
 from softbench.results import files as results
 from softbench.results import schema
 from softbench.catalog import ISAS, algorithms
@@ -199,9 +200,9 @@ def test_shape_must_match_n_in_a_record():
            "gbps_effective": 8.0, "gbps_actual": 12.0, "roofline_efficiency": 0.5, "max_rel_error": 1e-7}  # fmt: skip
     assert schema.record_from_dict(dict(rec, shape=[3, 4])).rows == 3
     assert schema.record_from_dict(rec).shape is None and schema.record_from_dict(rec).cols == 12
-    with pytest.raises(results.ResultFileError, match="shape"):
+    with pytest.raises(ResultFileError, match="shape"):
         schema.record_from_dict(dict(rec, shape=[5, 4]))
-    with pytest.raises(results.ResultFileError, match="shape"):
+    with pytest.raises(ResultFileError, match="shape"):
         schema.record_from_dict(dict(rec, shape=[12]))
 
 

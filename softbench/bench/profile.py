@@ -377,7 +377,7 @@ def record(path, profiles: list[dict[str, Any]], isas: Sequence[str]) -> str:
     doc.setdefault("profiles", [])
     if not isinstance(doc["profiles"], list):
         raise InputError(f"{p}: key 'profiles' is not a list; the file is damaged")
-    doc["profiles"].extend(results._plain(profiles))
+    doc["profiles"].extend(results.json_ready(profiles))
     text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:

@@ -17,10 +17,11 @@ adding a field never needs a new schema version. Removing or changing the meanin
 """
 
 from softbench.results.reader import load
-from softbench.results.writer import default_result_path, ResultWriter
+from softbench.results.writer import default_result_path, json_ready, ResultWriter
 
 __all__ = [
     "ResultWriter",
     "load",
     "default_result_path",
+    "json_ready",
 ]

@@ -22,17 +22,17 @@ from softbench.results.reader import load
 from softbench.results.schema import Record, record_from_dict, SCHEMA_VERSION, TOOL
 
 
-def _plain(v: Any) -> Any:
+def json_ready(v: Any) -> Any:
     """JSON-ready copy: numpy scalars/arrays to Python, tuples to lists, non-finite floats to None.
 
     Strict JSON has no NaN/Infinity, and other tools (jq, browsers) reject them.
     """
     if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
+        return {str(k): json_ready(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [json_ready(x) for x in v]
     if isinstance(v, np.ndarray):
-        return [_plain(x) for x in v.tolist()]
+        return [json_ready(x) for x in v.tolist()]
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
@@ -68,7 +68,7 @@ class ResultWriter:
         self.path = Path(path)
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder; give a file name for the result (e.g. {self.path / 'run.json'})")
-        self.context = _plain(dict(context))
+        self.context = json_ready(dict(context))
         self.results: list[dict[str, Any]] = []
         self.warnings: list[str] = []
         self.failures: list[dict[str, Any]] = []
@@ -132,14 +132,14 @@ class ResultWriter:
         """Append the records (and STREAM points) of one size with a single rewrite of the file:
         the file is rewritten whole, so one write per size rather than one per record."""
         for record in records:
-            d = _plain(record.to_dict() if isinstance(record, Record) else dict(record))
+            d = json_ready(record.to_dict() if isinstance(record, Record) else dict(record))
             try:
                 # Validate exactly what readers will validate, so we never write a file we cannot read.
                 record_from_dict(d, self.path, len(self.results))
             except ResultFileError as e:
                 raise ValueError(f"refusing to write an invalid record: {e}") from None
             self.results.append(d)
-        self.bandwidth.extend(_plain(dict(b)) for b in bandwidth)
+        self.bandwidth.extend(json_ready(dict(b)) for b in bandwidth)
         self._write()
 
     def warn(self, text: str) -> None:
@@ -149,17 +149,17 @@ class ResultWriter:
 
     def fail(self, kernel: str, message: str, **details: Any) -> None:
         """Record a kernel that failed (wrong output, crash); it gets no throughput figure."""
-        self.failures.append(_plain({"kernel": kernel, "message": message, **details}))
+        self.failures.append(json_ready({"kernel": kernel, "message": message, **details}))
         self._write()
 
     def add_bandwidth(self, point: Mapping[str, Any]) -> None:
         """Append one STREAM-style measurement and rewrite the file."""
-        self.bandwidth.append(_plain(dict(point)))
+        self.bandwidth.append(json_ready(dict(point)))
         self._write()
 
     def add_profile(self, profile: Mapping[str, Any]) -> None:
         """Append one `softbench profile` result (written under "profiles") and rewrite the file."""
-        self.profiles.append(_plain(dict(profile)))
+        self.profiles.append(json_ready(dict(profile)))
         self._write()
 
     def set_in_progress(self, what: str | None) -> None:
