@@ -36,12 +36,19 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
             for (int u = 0; u < SB_UNROLL; u++) e[u] = v_ext_n(v_load(x + i + u * SB_W));
             vf e_new = E;
             for (int u = 0; u < SB_UNROLL; u++) e_new = v_max(e_new, e[u]);
-            vf rescale = v_scale(v_set1(1.0f), v_sub(E, e_new));
-            for (int u = 0; u < SB_UNROLL; u++) {
-                vf m = v_ext_m(v_load(x + i + u * SB_W), e[u]);
-                M[u] = v_fmadd(M[u], rescale, v_scale(m, v_sub(e[u], e_new)));
+            if (v_all_equal(e_new, E)) {
+                /* No lane's E moved (most groups, past the first few): the rescale would be 2^0 = 1
+                 * exactly, and fma(M, 1, s) = M + s, so skipping it changes no bit. */
+                for (int u = 0; u < SB_UNROLL; u++)
+                    M[u] = v_add(M[u], v_scale(v_ext_m(v_load(x + i + u * SB_W), e[u]), v_sub(e[u], E)));
+            } else {
+                vf rescale = v_scale(v_set1(1.0f), v_sub(E, e_new));
+                for (int u = 0; u < SB_UNROLL; u++) {
+                    vf m = v_ext_m(v_load(x + i + u * SB_W), e[u]);
+                    M[u] = v_fmadd(M[u], rescale, v_scale(m, v_sub(e[u], e_new)));
+                }
+                E = e_new;
             }
-            E = e_new;
         }
         for (int u = 1; u < SB_UNROLL; u++) M[0] = v_add(M[0], M[u]);
         SB_FN(ext_flush)(Md, Ed, &M[0], E);
