@@ -58,7 +58,9 @@ def test_plain_float_accumulation_would_fail_the_large_case():
 @pytest.mark.parametrize("isa_name", isa.runnable())
 def test_exp_accuracy(isa_name):
     acc = verify.exp_accuracy(isa_name, points=1 << 18)
-    assert acc.max_ulp < 3.0  # degree-5 minimax: about 2 ULP
+    # degree-5 minimax: about 2 ULP; avx2 reduces with one ln2 constant (rr1, README
+    # "Performance"): up to 4.8 ULP over every float in [ln(FLT_MIN), 0]
+    assert acc.max_ulp < (6.0 if isa_name == "avx2" else 3.0)
     assert acc.max_ulp_ext < 32.0  # extended form over |x| <= 2^20 (see README)
 
 

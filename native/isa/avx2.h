@@ -45,14 +45,16 @@ static inline vf sb_avx2_poly(vf t) {
 }
 
 /* exp(x) for x <= 0: 0 below SB_EXP_CUTOFF (and for -inf), NaN for NaN. The magic bias leaves
- * n + 127 in the low bits of v, so 2^n is those bits shifted into the exponent field. */
+ * n + 127 in the low bits of v, so 2^n is those bits shifted into the exponent field. One ln2
+ * constant in the reduction (rr1): with the FMA, t is off by at most 126 * |SB_LN2_LO| ~ 2.4e-7,
+ * max relative error 3.9e-7 over every float in [ln(FLT_MIN), 0] (rr2: 1.6e-7), one FMA less
+ * per exp (README "Performance"). */
 static inline vf v_exp_nonpos(vf x) {
     const vf magic = _mm256_set1_ps(0x1.8p23f + 127.0f);
     vf v = _mm256_fmadd_ps(x, _mm256_set1_ps(SB_LOG2E), magic);
     vf s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(v), 23));
     vf n = _mm256_sub_ps(v, magic);
     vf t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SB_LN2_HI), x);
-    t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SB_LN2_LO), t);
     vf r = _mm256_mul_ps(sb_avx2_poly(t), s);
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(SB_EXP_CUTOFF), _CMP_LT_OQ), r);
 }
