@@ -98,6 +98,10 @@ typedef struct {
 #define SB_EXT_E_MASKED (-0x1p23)
 #define SB_EXT_X_ACCURATE 0x1p20f
 
+/* The extended-exponent exp's mantissa m, every ISA: within this many float32 ULP for |x| <=
+ * SB_EXT_X_ACCURATE (the FMA reduction x - n*ln2 loses a few bits as |x| grows to 2^20). */
+#define SB_EXP_EXT_MAX_ULP 32.0f
+
 /* 2^k for an integer-valued k <= 0, exactly, in double; 0 when k is below the double range. */
 static inline double sb_pow2_d(double k) {
     if (k < -1022.0) return 0.0;

@@ -58,10 +58,11 @@ def test_plain_float_accumulation_would_fail_the_large_case():
 @pytest.mark.parametrize("isa_name", isa.runnable())
 def test_exp_accuracy(isa_name):
     acc = verify.exp_accuracy(isa_name, points=1 << 18)
-    # degree-5 minimax: about 2 ULP; avx2 reduces with one ln2 constant (rr1, README
-    # "Performance"): up to 4.8 ULP over every float in [ln(FLT_MIN), 0]
-    assert acc.max_ulp < (6.0 if isa_name == "avx2" else 3.0)
-    assert acc.max_ulp_ext < 32.0  # extended form over |x| <= 2^20 (see README)
+    # each ISA declares its exp's bound beside it (SB_EXP_MAX_ULP): about 2 ULP for rr2, up to
+    # 4.8 for rr1 (README "Performance"); the extended form over |x| <= 2^20 (SB_EXP_EXT_MAX_ULP)
+    assert 0 < acc.max_ulp <= acc.bound_ulp <= 6.0
+    assert 0 < acc.max_ulp_ext <= acc.bound_ulp_ext <= 32.0
+    assert acc.within_bounds
 
 
 def test_verify_catches_a_wrong_kernel():
@@ -127,3 +128,13 @@ def test_size_selected_kernels_switch_to_nt_stores_past_the_llc():
         outs[threshold] = y
     build.set_nt_min_bytes(mod, build.nt_min_bytes())
     np.testing.assert_allclose(outs[4], outs[1 << 62], rtol=1e-6)
+
+
+def test_an_exp_beyond_its_declared_bound_fails_verify():
+    from softbench.reporters import terminal
+
+    good = verify.ExpAccuracy("avx2", 4.75, 20.0, 10, 6.0, 32.0)
+    bad = verify.ExpAccuracy("sse2", 3.5, 20.0, 10, 3.0, 32.0)
+    assert good.within_bounds and not bad.within_bounds
+    assert terminal.verify_json([], {"avx2": good}, {})["passed"]
+    assert not terminal.verify_json([], {"avx2": good, "sse2": bad}, {})["passed"]

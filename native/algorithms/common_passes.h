@@ -196,3 +196,8 @@ void SB_FN(exp_ext_array)(size_t n, const float *x, float *m, float *e) {
         v_store_tail(e + i, ve, n - i);
     }
 }
+
+/* The accuracy the ISA's exps promise (SB_EXP_MAX_ULP beside its exp; SB_EXP_EXT_MAX_ULP in
+ * sb_common.h), read by `softbench verify` and the tests, so the claim lives beside the code. */
+const float SB_FN(exp_max_ulp) = SB_EXP_MAX_ULP;
+const float SB_FN(exp_ext_max_ulp) = SB_EXP_EXT_MAX_ULP;

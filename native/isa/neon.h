@@ -45,6 +45,10 @@ static inline vf sb_neon_poly(vf t) {
     return vfmaq_f32(vdupq_n_f32(1.0f), p, t);
 }
 
+/* The exp's documented accuracy over [ln(FLT_MIN), 0], in float32 ULP, which `softbench verify`
+ * and the tests check: rr2 (two ln2 constants) and the degree-5 minimax measure about 2 ULP. */
+#define SB_EXP_MAX_ULP 3.0f
+
 /* exp(x) for x <= 0: 0 below SB_EXP_CUTOFF (and for -inf), NaN for NaN. */
 static inline vf v_exp_nonpos(vf x) {
     const vf magic = vdupq_n_f32(0x1.8p23f + 127.0f);

@@ -43,6 +43,10 @@ static inline float sb_exp_poly(float t) {
     return p * t + 1.0f;
 }
 
+/* The exp's documented accuracy over [ln(FLT_MIN), 0], in float32 ULP, which `softbench verify`
+ * and the tests check: rr2 (two ln2 constants) and the degree-5 minimax measure about 2 ULP. */
+#define SB_EXP_MAX_ULP 3.0f
+
 /* exp(x) for x <= 0: 0 below SB_EXP_CUTOFF (and for -inf), NaN for NaN. The magic bias puts
  * n + 127 in the low bits of v, so 2^n is those bits shifted into the exponent field. */
 static inline vf v_exp_nonpos(vf x) {

@@ -45,6 +45,10 @@ static inline vf sb_sse2_poly(vf t) {
     return _mm_add_ps(_mm_mul_ps(p, t), _mm_set1_ps(1.0f));
 }
 
+/* The exp's documented accuracy over [ln(FLT_MIN), 0], in float32 ULP, which `softbench verify`
+ * and the tests check: rr2 (two ln2 constants) and the degree-5 minimax measure about 2 ULP. */
+#define SB_EXP_MAX_ULP 3.0f
+
 /* exp(x) for x <= 0: 0 below SB_EXP_CUTOFF (and for -inf), NaN for NaN. The arguments are in
  * [-87.4, 0], where |n| <= 126, so n*ln2_hi is exact and the two-part reduction needs no FMA. */
 static inline vf v_exp_nonpos(vf x) {

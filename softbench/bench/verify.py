@@ -223,6 +223,12 @@ class ExpAccuracy:
     max_ulp: float  # exp(x) for x in [ln(FLT_MIN), 0] (the three-pass and online exp)
     max_ulp_ext: float  # m * 2^e over [-2^20, 2^20] ... measured where the result is a normal float
     points: int
+    bound_ulp: float  # what the ISA's exp promises (SB_EXP_MAX_ULP beside it in native/isa/<isa>.h)
+    bound_ulp_ext: float  # ... and its extended-exponent form (SB_EXP_EXT_MAX_ULP)
+
+    @property
+    def within_bounds(self) -> bool:
+        return self.max_ulp <= self.bound_ulp and self.max_ulp_ext <= self.bound_ulp_ext
 
 
 def exp_accuracy(isa: str, points: int = 1 << 22) -> ExpAccuracy:
@@ -252,7 +258,8 @@ def exp_accuracy(isa: str, points: int = 1 << 22) -> ExpAccuracy:
     # float64 cannot represent x - e*ln2 exactly for large x; its error (~|x|*2^-53) is far below
     # a float32 ULP, so the figure is the kernel's.
     max_ulp_ext = _ulp_error(m.astype(np.float64), exact_m)
-    return ExpAccuracy(isa, max_ulp, max_ulp_ext, int(x.size + xe.size))
+    return ExpAccuracy(isa, max_ulp, max_ulp_ext, int(x.size + xe.size),
+                       float(getattr(lib, f"sb_exp_max_ulp__{isa}")), float(getattr(lib, f"sb_exp_ext_max_ulp__{isa}")))
 
 
 def _ulp_error(got: np.ndarray, exact: np.ndarray) -> float:

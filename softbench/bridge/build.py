@@ -52,6 +52,8 @@ const sb_stream_entry *sb_stream_table__{isa}(size_t *count);
 const sb_pass_entry *sb_pass_table__{isa}(size_t *count);
 void sb_exp_nonpos_array__{isa}(size_t n, const float *x, float *y);
 void sb_exp_ext_array__{isa}(size_t n, const float *x, float *m, float *e);
+extern float sb_exp_max_ulp__{isa};  /* the accuracy its exps promise (isa/<isa>.h, sb_common.h) */
+extern float sb_exp_ext_max_ulp__{isa};
 """
 CDEF_HARNESS = """
 double sb_time_calls(sb_softmax_fn fn, size_t n, const float *x, float *y, uint64_t calls, int ftz_daz);

@@ -153,7 +153,7 @@ def verify_cmd(
         _print_json(terminal.verify_json(reports, exp, skipped))
     else:
         terminal.print_verify(console, reports, exp, skipped)
-    if not all(r.passed for r in reports):
+    if not all(r.passed for r in reports) or not all(e.within_bounds for e in exp.values()):
         raise typer.Exit(1)
 
 

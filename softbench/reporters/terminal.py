@@ -92,7 +92,7 @@ def print_kernel_matrix(console, algorithms, isas, status) -> None:
 
 def verify_json(reports, exp, skipped) -> dict:
     return {
-        "passed": all(r.passed for r in reports),
+        "passed": all(r.passed for r in reports) and all(e.within_bounds for e in exp.values()),
         "kernels": [
             {
                 "algorithm": r.algorithm,
@@ -101,6 +101,8 @@ def verify_json(reports, exp, skipped) -> dict:
                 "max_rel_error": r.max_rel_error,
                 "exp_max_ulp": exp[r.isa].max_ulp,
                 "exp_ext_max_ulp": exp[r.isa].max_ulp_ext,
+                "exp_max_ulp_bound": exp[r.isa].bound_ulp,
+                "exp_ext_max_ulp_bound": exp[r.isa].bound_ulp_ext,
                 "cases": len(r.results),
                 "failures": [{"case": f.case, "n": f.n, "detail": f.detail} for f in r.failures],
             }
@@ -117,8 +119,13 @@ def print_verify(console, reports, exp, skipped) -> None:
     for r in reports:
         verdict = "[green]pass[/green]" if r.passed else f"[red]FAIL[/red] ({len(r.failures)})"
         e = exp[r.isa]
-        t.add_row(r.algorithm, r.isa, verdict, str(len(r.results)), f"{r.max_rel_error:.2e}", f"{e.max_ulp:.2f}", f"{e.max_ulp_ext:.2f}")
+        t.add_row(r.algorithm, r.isa, verdict, str(len(r.results)), f"{r.max_rel_error:.2e}", f"{e.max_ulp:.2f} (<= {e.bound_ulp:g})",
+                  f"{e.max_ulp_ext:.2f} (<= {e.bound_ulp_ext:g})")
     console.print(t)
+    for e in exp.values():
+        if not e.within_bounds:
+            console.print(f"FAIL {e.isa} exp: {e.max_ulp:.2f} ULP (promised <= {e.bound_ulp:g}), extended form "
+                          f"{e.max_ulp_ext:.2f} ULP (promised <= {e.bound_ulp_ext:g})", markup=False)
     for r in reports:
         for f in r.failures[:10]:
             console.print(f"[red]FAIL[/red] {r.algorithm}/{r.isa} {f.case} (n={f.n}): {f.detail}")
