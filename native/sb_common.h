@@ -98,8 +98,9 @@ typedef struct {
 #define SB_EXT_E_MASKED (-0x1p23)
 #define SB_EXT_X_ACCURATE 0x1p20f
 
-/* The extended-exponent exp's mantissa m, every ISA: within this many float32 ULP for |x| <=
- * SB_EXT_X_ACCURATE (the FMA reduction x - n*ln2 loses a few bits as |x| grows to 2^20). */
+/* The extended-exponent exp as two-pass uses it, every ISA: the ratio m_i 2^n_i / (m_j 2^n_j) within
+ * this many float32 ULP of exp(x_i - x_j), for |x| <= SB_EXT_X_ACCURATE and x_i up to 87.3 below
+ * x_j (the FMA reduction x - n*ln2 loses a few bits as |x| grows to 2^20). */
 #define SB_EXP_EXT_MAX_ULP 32.0f
 
 /* 2^k for an integer-valued k <= 0, exactly, in double; 0 when k is below the double range. */

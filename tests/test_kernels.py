@@ -138,3 +138,20 @@ def test_an_exp_beyond_its_declared_bound_fails_verify():
     assert good.within_bounds and not bad.within_bounds
     assert terminal.verify_json([], {"avx2": good}, {})["passed"]
     assert not terminal.verify_json([], {"avx2": good, "sse2": bad}, {})["passed"]
+
+
+def test_the_extended_exp_ratio_check_forgives_a_shared_factor_and_catches_noise():
+    # what two-pass needs of m * 2^n: ratios within a row; a factor that depends on n only (a
+    # one-constant reduction's e^(n * (ln2 - LN2_HI))) cancels there, per-element error does not
+    rng = np.random.default_rng(1)
+    xi = rng.uniform(-2.0**20, 2.0**20, 4096).astype(np.float32)
+    xj = (xi.astype(np.float64) + rng.uniform(0, 87.3, xi.size)).astype(np.float32)
+
+    def ext(x, error):
+        n = np.round(x.astype(np.float64) / np.log(2.0))
+        return (np.exp(x.astype(np.float64) - n * np.log(2.0)) * error(n)).astype(np.float32), n.astype(np.float32)
+
+    shared = lambda n: np.exp(n * 1.9e-9)  # up to 2.9e-3 at |x| = 2^20: 48,000 ULP on m alone
+    assert verify.ext_ratio_ulp(xi, *ext(xi, shared), xj, *ext(xj, shared)) < 8
+    noisy = lambda n: 1 + 1e-5 * rng.standard_normal(n.size)
+    assert verify.ext_ratio_ulp(xi, *ext(xi, noisy), xj, *ext(xj, noisy)) > 32

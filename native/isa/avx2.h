@@ -63,8 +63,10 @@ static inline vf v_exp_nonpos(vf x) {
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(SB_EXP_CUTOFF), _CMP_LT_OQ), r);
 }
 
-/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK (see sb_common.h). The
- * FMA keeps x - n*ln2 exact enough for |x| up to 2^20. */
+/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK (see sb_common.h). One ln2
+ * constant (rr1): m carries a factor e^(n * (ln2 - SB_LN2_HI)) that depends on n only (up to 3e-3
+ * at |x| = 2^20), which cancels in two-pass's ratios m_i 2^n_i / (M 2^E): what `verify` checks
+ * (SB_EXP_EXT_MAX_ULP). 1.07-1.14x faster than two constants (README "Performance"). */
 static inline vf v_ext_n(vf x) {
     vf xc = _mm256_max_ps(_mm256_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
     return _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(SB_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -72,7 +74,6 @@ static inline vf v_ext_n(vf x) {
 static inline vf v_ext_m(vf x, vf n) {
     vf xc = _mm256_max_ps(_mm256_set1_ps(SB_EXT_X_MASK), x);
     vf t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SB_LN2_HI), xc);
-    t = _mm256_fnmadd_ps(n, _mm256_set1_ps(SB_LN2_LO), t);
     return sb_avx2_poly(t);
 }
 

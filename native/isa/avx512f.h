@@ -56,8 +56,8 @@ static inline vf v_exp_nonpos(vf x) {
     return _mm512_maskz_scalef_ps(keep, sb_avx512_poly(t), n);
 }
 
-/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK; FMA reduction
- * accurate for |x| up to 2^20. */
+/* exp(x) = m * 2^n for any x (two-pass), x clamped below at SB_EXT_X_MASK; one ln2 constant (rr1),
+ * as in isa/avx2.h: m's n-dependent factor cancels in two-pass's ratios. */
 static inline vf v_ext_n(vf x) {
     vf xc = _mm512_max_ps(_mm512_set1_ps(SB_EXT_X_MASK), x); /* second operand: NaN passes */
     return sb_avx512_round(_mm512_mul_ps(xc, _mm512_set1_ps(SB_LOG2E)));
@@ -65,7 +65,6 @@ static inline vf v_ext_n(vf x) {
 static inline vf v_ext_m(vf x, vf n) {
     vf xc = _mm512_max_ps(_mm512_set1_ps(SB_EXT_X_MASK), x);
     vf t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SB_LN2_HI), xc);
-    t = _mm512_fnmadd_ps(n, _mm512_set1_ps(SB_LN2_LO), t);
     return sb_avx512_poly(t);
 }
 
