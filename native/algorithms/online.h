@@ -4,14 +4,16 @@
  * one exp per SB_UNROLL vectors, only in the groups where some lane's max grew.
  * Traffic (kernels.def): reads x 2x, writes y once. */
 
-/* Per-lane double sums at reference maxima: a lane's float partial sum is added into them at each
- * flush (an exp only when that lane's max moved during the block). */
+/* The lanes' (m, d) added into the double pair (*mref, *dsum), then d reset: each lane's d is
+ * rescaled to the lanes' largest m by the ISA's exp (exactly 1 for the lanes at that max), the
+ * lanes are added in double, and the pair takes that one term: one double exp per block at most,
+ * not one per lane. A NaN (a NaN or +inf input) keeps the sum NaN. */
 static inline void SB_FN(online_flush)(double *mref, double *dsum, vf m, vf *d) {
     for (int u = 1; u < SB_UNROLL; u++) d[0] = v_add(d[0], d[u]);
-    float ml[SB_W], dl[SB_W];
-    v_to_lanes(ml, m);
-    v_to_lanes(dl, d[0]);
-    for (int l = 0; l < SB_W; l++) sb_online_accumulate(&mref[l], &dsum[l], (double)ml[l], (double)dl[l]);
+    const float m_top = SB_FN(hmax)(m);
+    double s = 0.0;
+    SB_FN(flush_sum)(&s, v_mul(d[0], v_exp_nonpos(v_sub(m, v_set1(m_top)))));
+    sb_online_accumulate(mref, dsum, (double)m_top, s);
     for (int u = 0; u < SB_UNROLL; u++) d[u] = v_set1(0.0f);
 }
 
@@ -22,8 +24,7 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
     vf m = v_set1(-FLT_MAX);
     vf d[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) d[u] = v_set1(0.0f);
-    double mref[SB_W], dsum[SB_W];
-    for (int l = 0; l < SB_W; l++) { mref[l] = -FLT_MAX; dsum[l] = 0.0; }
+    double mref = -FLT_MAX, dsum = 0.0;
 
     size_t i = 0;
     while (i + SB_VEC <= n) {
@@ -49,7 +50,7 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
                 m = m_new;
             }
         }
-        SB_FN(online_flush)(mref, dsum, m, d);
+        SB_FN(online_flush)(&mref, &dsum, m, d);
     }
     for (; i + SB_W <= n; i += SB_W) {
         vf xv = v_load(x + i);
@@ -63,12 +64,10 @@ static void SB_FN(online_sum)(size_t n, const float *x, float *y, sb_state *st) 
         d[0] = v_fmadd(d[0], v_exp_nonpos(v_sub(m, m_new)), v_exp_nonpos(v_sub(xv, m_new)));
         m = m_new;
     }
-    SB_FN(online_flush)(mref, dsum, m, d);
+    SB_FN(online_flush)(&mref, &dsum, m, d);
 
-    double gmax = -FLT_MAX, total = 0.0;
-    for (int l = 0; l < SB_W; l++) sb_online_accumulate(&gmax, &total, mref[l], dsum[l]);
-    st->max = (float)gmax;
-    st->sum = total;
+    st->max = (float)mref;
+    st->sum = dsum;
 }
 
 /* Its passes, in order (the kernel, its twin and its rows of the pass table are generated from

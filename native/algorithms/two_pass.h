@@ -3,27 +3,29 @@
  * two; pass 2 recomputes (m_i, n_i) and writes y_i = (m_i / M) * 2^(n_i - E).
  * Traffic (kernels.def): reads x 2x, writes y once; 2 exps/element. */
 
-/* Lanes of (M, E) into the per-lane double pairs, then M reset; E is kept so the next block
- * accumulates at the same exponent and the flush stays a plain add. */
+/* The lanes of (M, E) added into the double pair (Md, Ed), then M reset (E is kept, so the next
+ * block accumulates at the same exponent). Each lane is scaled to the lanes' largest E by an exact
+ * power of two (a lane more than 126 binades below it adds under 2^-120 of the sum and becomes 0),
+ * the lanes are added in double, and the pair takes that one term: one branchy extended add per
+ * block, not one per lane. A NaN lane (a NaN or +inf input) keeps the sum NaN. */
 static inline void SB_FN(ext_flush)(double *Md, double *Ed, vf *M, vf E) {
-    float m[SB_W], e[SB_W];
-    v_to_lanes(m, *M);
-    v_to_lanes(e, E);
-    for (int l = 0; l < SB_W; l++) sb_ext_accumulate(&Md[l], &Ed[l], (double)m[l], (double)e[l]);
+    const float e_top = SB_FN(hmax)(E);
+    double m = 0.0;
+    SB_FN(flush_sum)(&m, v_scale(*M, v_sub(E, v_set1(e_top))));
+    sb_ext_accumulate(Md, Ed, m, (double)e_top);
     *M = v_set1(0.0f);
 }
 
 /* Pass "sum": (st->sum, st->sum_exp) = sum of exp(x_i) as mantissa and exponent. The SB_UNROLL
  * accumulators M[u] share one exponent vector E: each unrolled group raises E to its lanes' largest
  * n once, rescales the accumulators by 2^(E_old - E) and adds each m * 2^(n - E), all exact
- * powers of two. Every SB_BLOCK_ITERS groups the lanes are flushed into double (M, E) pairs. */
+ * powers of two. Every SB_BLOCK_ITERS groups the lanes are flushed into one double (M, E) pair. */
 static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st) {
     (void)y;
     vf M[SB_UNROLL];
     for (int u = 0; u < SB_UNROLL; u++) M[u] = v_set1(0.0f);
     vf E = v_set1(-INFINITY);
-    double Md[SB_W], Ed[SB_W];
-    for (int l = 0; l < SB_W; l++) { Md[l] = 0.0; Ed[l] = -INFINITY; }
+    double sum_m = 0.0, sum_e = -INFINITY;
 
     size_t i = 0;
     while (i + SB_VEC <= n) {
@@ -51,7 +53,7 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
             }
         }
         for (int u = 1; u < SB_UNROLL; u++) M[0] = v_add(M[0], M[u]);
-        SB_FN(ext_flush)(Md, Ed, &M[0], E);
+        SB_FN(ext_flush)(&sum_m, &sum_e, &M[0], E);
         for (int u = 1; u < SB_UNROLL; u++) M[u] = v_set1(0.0f);
     }
     for (; i < n; i += SB_W) {
@@ -61,10 +63,8 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
         M[0] = v_fmadd(M[0], v_scale(v_set1(1.0f), v_sub(E, e_new)), v_scale(m, v_sub(e, e_new)));
         E = e_new;
     }
-    SB_FN(ext_flush)(Md, Ed, &M[0], E);
+    SB_FN(ext_flush)(&sum_m, &sum_e, &M[0], E);
 
-    double sum_m = 0.0, sum_e = -INFINITY;
-    for (int l = 0; l < SB_W; l++) sb_ext_accumulate(&sum_m, &sum_e, Md[l], Ed[l]);
     /* Every input was -inf (or below the clamp): an empty sum. A NaN sum (a NaN or +inf input) stays
      * NaN, so that a chunk of a row split across threads poisons the merged sum (sb_merge_states). */
     if (sum_e < SB_EXT_E_MASKED && sum_m == sum_m) sum_m = 0.0;
