@@ -391,6 +391,25 @@ def test_resume_is_refused_for_a_finished_run_another_machine_or_other_options(t
     assert code == 0 and results.load(tmp_path / "stopped.json").complete
 
 
+def test_two_resumes_of_one_file_are_refused_while_one_holds_it(tmp_path):
+    out = tmp_path / "stopped.json"
+    assert invoke("run", *TINY, "-o", out)[0] == 0
+    doc = json.loads(out.read_text())
+    doc["complete"] = False
+    out.write_text(json.dumps(doc))
+    first = ResultWriter.reopen(out)  # as `run --resume` holds it while it measures
+    with pytest.raises(InputError, match="another softbench process is resuming it"):
+        ResultWriter.reopen(out)
+    code, _, err = invoke("run", "--resume", out)
+    assert code == 2 and one_line_error(err) and "another softbench process is resuming it" in err
+    assert len(results.load(out).results) == len(doc["results"]) and not results.load(out).complete  # the refused one changed nothing
+    first.__exit__(KeyboardInterrupt, KeyboardInterrupt(), None)  # stopped again: the lock goes
+    assert not (tmp_path / ".stopped.json.lock").exists()
+    code, _, err = invoke("run", "--resume", out)
+    assert code == 0, err
+    assert results.load(out).complete
+
+
 def test_ctrl_c_message_points_at_resume(tmp_path, monkeypatch):
     from softbench.bench import measure, runner
 

@@ -4,6 +4,7 @@ valid file."""
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import json
 import math
@@ -102,8 +103,10 @@ class ResultWriter:
         warnings and failures are kept as they are, and it is marked incomplete until closed."""
         p = Path(path)
         load(p)  # every problem with the file is a one-line error before anything is changed
+        lock = _lock_for_resume(p)
         doc = json.loads(p.read_text(encoding="utf-8"))
         self = cls.__new__(cls)
+        self._lock = lock
         self.path = p
         self.context = doc["context"]
         self.results = list(doc.get("results", []))
@@ -121,8 +124,20 @@ class ResultWriter:
         try:
             self._write()
         except OSError as e:
+            self._unlock()
             raise InputError(f"{p}: cannot rewrite it ({e.strerror}); check the folder's permissions") from None
         return self
+
+    def _unlock(self) -> None:
+        """Let another process resume the file (reopen's lock), once this writer is done with it."""
+        lock, self._lock = getattr(self, "_lock", None), None
+        if lock is not None:
+            lock_path, fd = lock
+            try:
+                lock_path.unlink()  # while still held: a process that opened it first re-checks
+            except OSError:
+                pass
+            os.close(fd)
 
     def add(self, record: Record | Mapping[str, Any]) -> None:
         """Append one finished point and rewrite the file."""
@@ -182,6 +197,8 @@ class ResultWriter:
                 self.complete = False
                 self.note_stop_in_place(f"run {_why_stopped(type(e), e)}; results are incomplete")
                 raise
+            finally:
+                self._unlock()
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -194,6 +211,12 @@ class ResultWriter:
             return
         self._closed = True
         why = _why_stopped(exc_type, exc)
+        try:
+            self._exit_stopped(why)
+        finally:
+            self._unlock()
+
+    def _exit_stopped(self, why: str) -> None:
         try:
             self.warn(f"run {why}; results are incomplete")
             self.stop_noted = True
@@ -349,6 +372,33 @@ class ResultWriter:
 
 
 _STALE_TEMP_S = 60  # a writer's temporary file lives for one write, milliseconds
+
+
+def _lock_for_resume(path: Path) -> tuple[Path, int]:
+    """An exclusive lock on resuming `path`, held by this process until the writer is done: two
+    `--resume` runs of one file would each rewrite it from their own copy, and one would lose the
+    other's points. The lock is a file beside it (the result file itself is replaced on every
+    write, so a lock on it would not outlive the first one); flock goes when the process does."""
+    lock_path = path.parent / f".{path.name}.lock"
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        except OSError as e:
+            raise InputError(f"{path}: cannot lock it for --resume ({e.strerror}); check the folder's permissions") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise InputError(f"{path}: another softbench process is resuming it now; wait for that run to "
+                             "finish, then resume again if points are still missing") from None  # fmt: skip
+        try:
+            same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+        except OSError:
+            same = False
+        if same:  # else the holder removed it between our open and flock: take the new one
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return lock_path, fd
+        os.close(fd)
 
 
 def _remove_stale_temps(path: Path) -> None:
