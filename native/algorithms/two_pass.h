@@ -5,7 +5,7 @@
 
 /* The lanes of (M, E) added into the double pair (Md, Ed), then M reset (E is kept, so the next
  * block accumulates at the same exponent). Each lane is scaled to the lanes' largest E by an exact
- * power of two (a lane more than 126 binades below it adds under 2^-120 of the sum and becomes 0),
+ * power of two (a lane 127 or more binades below adds under 2^-118 of the sum and may become 0),
  * the lanes are added in double, and the pair takes that one term: one branchy extended add per
  * block, not one per lane. A NaN lane (a NaN or +inf input) keeps the sum NaN. */
 static inline void SB_FN(ext_flush)(double *Md, double *Ed, vf *M, vf E) {
