@@ -131,13 +131,13 @@ def test_size_selected_kernels_switch_to_nt_stores_past_the_llc():
 
 
 def test_an_exp_beyond_its_declared_bound_fails_verify():
-    from softbench.reporters import terminal
-
     good = verify.ExpAccuracy("avx2", 4.75, 20.0, 10, 6.0, 32.0)
     bad = verify.ExpAccuracy("sse2", 3.5, 20.0, 10, 3.0, 32.0)
-    assert good.within_bounds and not bad.within_bounds
-    assert terminal.verify_json([], {"avx2": good}, {})["passed"]
-    assert not terminal.verify_json([], {"avx2": good, "sse2": bad}, {})["passed"]
+    bad_ext = verify.ExpAccuracy("sse2", 2.3, 40.0, 10, 3.0, 32.0)
+    assert good.within_bounds and not bad.within_bounds and not bad_ext.within_bounds
+    assert verify.all_passed([], {"avx2": good})
+    assert not verify.all_passed([], {"avx2": good, "sse2": bad})
+    assert not verify.all_passed([], {"sse2": bad_ext})
 
 
 def test_the_extended_exp_ratio_check_forgives_a_shared_factor_and_catches_noise():

@@ -231,6 +231,11 @@ class ExpAccuracy:
         return self.max_ulp <= self.bound_ulp and self.max_ulp_ext <= self.bound_ulp_ext
 
 
+def all_passed(reports, exp: dict[str, ExpAccuracy]) -> bool:
+    """`softbench verify`'s verdict: every kernel passed its cases and every ISA's exp kept its bounds."""
+    return all(r.passed for r in reports) and all(e.within_bounds for e in exp.values())
+
+
 def exp_accuracy(isa: str, points: int = 1 << 22) -> ExpAccuracy:
     """Max error in ULP of the ISA's exp over a dense sweep (plus every float in [-1, 0])."""
     mod = load(isa)

@@ -90,9 +90,9 @@ def print_kernel_matrix(console, algorithms, isas, status) -> None:
             console.print(f"skipped {name}: {st.reason}")
 
 
-def verify_json(reports, exp, skipped) -> dict:
+def verify_json(reports, exp, skipped, passed: bool) -> dict:
     return {
-        "passed": all(r.passed for r in reports) and all(e.within_bounds for e in exp.values()),
+        "passed": passed,
         "kernels": [
             {
                 "algorithm": r.algorithm,

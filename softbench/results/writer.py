@@ -81,6 +81,7 @@ class ResultWriter:
         self._closed = False
         self.saved_records = 0  # records in the version on disk
         self.stop_noted = False  # note_stop_in_place() wrote its note
+        self._lock: tuple[Path, int] | None = None  # reopen's lock on resuming the file
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -130,7 +131,7 @@ class ResultWriter:
 
     def _unlock(self) -> None:
         """Let another process resume the file (reopen's lock), once this writer is done with it."""
-        lock, self._lock = getattr(self, "_lock", None), None
+        lock, self._lock = self._lock, None
         if lock is not None:
             lock_path, fd = lock
             try:
@@ -396,7 +397,6 @@ def _lock_for_resume(path: Path) -> tuple[Path, int]:
         except OSError:
             same = False
         if same:  # else the holder removed it between our open and flock: take the new one
-            os.write(fd, f"{os.getpid()}\n".encode())
             return lock_path, fd
         os.close(fd)
 
