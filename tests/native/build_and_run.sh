@@ -2,7 +2,8 @@
 # Builds tests/native/test_kernels.c with the kernel translation units and runs it.
 #
 #   build_and_run.sh native          host ISAs, -fsanitize=address,undefined, run natively
-#   build_and_run.sh aarch64         scalar + NEON, cross-compiled (static), run under qemu-aarch64
+#   build_and_run.sh aarch64         scalar + NEON, cross-compiled (static), run under qemu-aarch64,
+#                                    every tile of both (SB_TILES=default: the default tiles only)
 #   build_and_run.sh inject          scalar only, -DSB_TEST_INJECT_FAILURE: must report a failure
 #   build_and_run.sh compile-avx512  only compiles kernels/avx512f.c (-mavx512f -mfma)
 #   build_and_run.sh threads         the thread pool (threads.c, test_threads.c), -fsanitize=thread
@@ -12,7 +13,10 @@
 # temporary directory removed on exit. The exit status is the driver's (0: all passed, 1: some
 # failed), 2 for a build error, 77 when a needed tool is missing (the caller decides to skip).
 # Environment: CC (default cc), CROSS_CC (default aarch64-linux-gnu-gcc), QEMU (default
-# qemu-aarch64, else qemu-aarch64-static).
+# qemu-aarch64, else qemu-aarch64-static), SB_TILES: "default" (each ISA's default tile, the
+# first row of native/tiles.def) or "all" (every tile: the driver is built and run once per tile
+# round k, with the k-th tile of each ISA that has one, since an ISA's tiles share their symbols);
+# default "default" for native, "all" for aarch64. Every other mode builds the default tiles.
 set -u
 
 mode=${1:-native}
@@ -38,6 +42,10 @@ isa_rows() {
 isa_flags() {
     sed -n "s/^SB_ISA( *$1 *, *\"[^\"]*\" *, *[0-9]* *, *\"\([^\"]*\)\".*/\1/p" "$native/isas.def"
 }
+# tile_of ISA K: "UNROLL ACC" of the ISA's K-th row of native/tiles.def (1: its default), or nothing.
+tile_of() {
+    sed -n "s/^SB_TILE( *$1 *, *\([0-9]*\) *, *\([0-9]*\) *).*/\1 \2/p" "$native/tiles.def" | sed -n "$2p"
+}
 # isas_for ARCH: the rows an ARCH CPU can run ("any" ones included).
 isas_for() {
     isa_rows | while read -r name arch; do
@@ -52,18 +60,27 @@ need() {
     fi
 }
 
-# compile_all CC EXTRA_FLAGS... -- ISA...: one object per ISA, in parallel; sets $objects.
+# compile_all CC EXTRA_FLAGS... -- ISA...: one object per ISA, in parallel, of each one's tile
+# $round (default 1: the default tile; an ISA without that many tiles is left out); sets $objects.
 compile_all() {
     local cc=$1; shift
     local extra=()
     while [ "$1" != "--" ]; do extra+=("$1"); shift; done
     shift
-    local pids=() isa flags
+    local pids=() isa flags tile unroll acc
     objects=()
     for isa in "$@"; do
         read -ra flags <<< "$(isa_flags "$isa")"
         if [ ! -f "$native/kernels/$isa.c" ]; then echo "isas.def names $isa but native/kernels/$isa.c is missing" >&2; exit 2; fi
-        "$cc" "${common[@]}" ${flags[@]+"${flags[@]}"} "${extra[@]}" -c "$native/kernels/$isa.c" -o "$build/$isa.o" &
+        tile=$(tile_of "$isa" "${round:-1}")
+        if [ -z "$tile" ]; then
+            if [ "${round:-1}" = 1 ]; then echo "tiles.def declares no tile for $isa" >&2; exit 2; fi
+            continue
+        fi
+        read -r unroll acc <<< "$tile"
+        echo "tile ${round:-1}: $isa unroll $unroll acc $acc"
+        "$cc" "${common[@]}" ${flags[@]+"${flags[@]}"} -DSB_UNROLL="$unroll" -DSB_ACC="$acc" "${extra[@]}" \
+            -c "$native/kernels/$isa.c" -o "$build/$isa.o" &
         pids+=($!)
         objects+=("$build/$isa.o")
     done
@@ -109,10 +126,29 @@ aarch64)
         else QEMU=qemu-aarch64-static; fi
     fi
     need "$QEMU" "Debian/Ubuntu: apt-get install qemu-user"
-    # shellcheck disable=SC2046
-    compile_all "$CROSS_CC" -- $(isas_for aarch64)
-    build_driver "$CROSS_CC" -static
-    "$QEMU" "$build/test_kernels"
+    # One driver per tile round; the last line sums the rounds, as one run's would.
+    passed=0 failed=0 status=0 round=1
+    while :; do
+        # shellcheck disable=SC2046
+        compile_all "$CROSS_CC" -- $(isas_for aarch64)
+        [ ${#objects[@]} -gt 0 ] || break
+        build_driver "$CROSS_CC" -static
+        "$QEMU" "$build/test_kernels" > "$build/round.out"
+        rc=$?
+        sed '$d' "$build/round.out"
+        summary=$(tail -n 1 "$build/round.out")
+        case $summary in
+        *" passed, "*" failed") ;;
+        *) echo "$summary"; echo "tile round $round: the driver printed no summary (exit $rc)" >&2; exit 2 ;;
+        esac
+        read -r p _ f _ <<< "$summary"
+        passed=$((passed + p)) failed=$((failed + f))
+        [ $rc -eq 0 ] || status=1
+        [ "${SB_TILES:-all}" = all ] || break
+        round=$((round + 1))
+    done
+    echo "$passed passed, $failed failed"
+    exit $status
     ;;
 inject)
     CC=${CC:-cc}
