@@ -146,6 +146,10 @@ class Tile:
         """Floats per unrolled iteration (the tail cases' block)."""
         return ISAS[self.isa].lanes * self.unroll
 
+    def to_dict(self) -> dict:
+        return {"name": self.name, "unroll": self.unroll, "acc": self.acc, "elements": self.block_floats,
+                "default": self.default}  # fmt: skip
+
     def defines(self) -> tuple[str, ...]:
         """The compiler flags that make kernels/<isa>.c this tile (common_passes.h reads them)."""
         return (f"-DSB_UNROLL={self.unroll}", f"-DSB_ACC={self.acc}")

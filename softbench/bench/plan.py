@@ -135,8 +135,9 @@ def is_tile_word(word: str) -> bool:
 def resolve_tiles(words: Iterable[str], isas: Iterable[str]) -> tuple[dict[str, list[str | None]], list[str]]:
     """The tiles to measure per ISA from the --variants words that name tiles ("default", "tiles",
     tile names; none given: the default tile): ISA -> tile names in tiles.def's order, None for
-    the default tile (records and labels leave it unnamed). Also returns warnings for tile names
-    some of the ISAs lack; a tile name none of them has is an InputError."""
+    the default tile (records and labels leave it unnamed); an ISA that has none of the named
+    tiles maps to []. Also returns warnings for tile names some of the ISAs lack; a tile name none
+    of them has is an InputError."""
     words = list(dict.fromkeys(words)) or [DEFAULT_TILE]
     isas = list(isas)
     out: dict[str, list[str | None]] = {}
@@ -154,4 +155,4 @@ def resolve_tiles(words: Iterable[str], isas: Iterable[str]) -> tuple[dict[str, 
             raise InputError(f"command line: no ISA of this run has the tile '{word}' (tiles are per ISA; {have})")
         if lacking:
             notes.append(f"tile {word} is not a tile of {', '.join(lacking)}: not measured there")
-    return {isa: tiles for isa, tiles in out.items() if tiles}, notes
+    return out, notes

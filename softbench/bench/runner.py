@@ -117,12 +117,13 @@ def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=
     specs = user_kernels.command_line_specs(kernels, kernel_passes, kernel_cflags, kernel_thread_safe)
     store_variants, tile_words = _parse_variants(variants)
     tiles, tile_notes = host_plan.resolve_tiles(tile_words, selection.isas)
+    run_isas = [i for i in selection.isas if tiles[i]]  # an ISA with none of the named tiles runs nothing
     if kernel_timeout is not None and not (isinstance(kernel_timeout, (int, float)) and kernel_timeout > 0):
         raise InputError(f"command line: option 'kernel-timeout' must be a number of seconds > 0, got {kernel_timeout!r}")
     return Plan(
         suite=suite,
         sizes=ns,
-        isas=list(selection.isas),
+        isas=run_isas,
         skipped_isas={i: status[i].reason if i in status else "unknown ISA" for i in selection.skipped},
         algorithms=list(suite.algorithms),
         stream_isa=isa_mod.best(),
