@@ -206,7 +206,9 @@ def test_run_variants_sweeps_tiles_end_to_end(tmp_path):
     got = sorted((r.algorithm, r.tile or "") for r in doc.results)
     assert got == [("online", ""), ("online", "x1"), ("two-pass", ""), ("two-pass", "x1")]
     assert all(r.max_rel_error <= verify.REL_TOLERANCE for r in doc.results)
-    assert doc.context["variants"] == ["auto", "tiles"] and doc.context["tiles"] == {"scalar": ["x4-acc4", "x1"]}
+    assert doc.context["variants"] == ["auto", "tiles"]
+    assert [(t["name"], t["default"]) for t in doc.context["tiles"]["scalar"]] == [("x4-acc4", True), ("x1", False)]
+    assert "-DSB_UNROLL=1" in doc.context["tiles"]["scalar"][1]["flags"]
     # a same-machine comparison keeps the tiles apart
     code, text, err = invoke("compare", out, out, "--json")
     assert code == 0, err

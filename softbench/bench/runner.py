@@ -16,7 +16,7 @@ from softbench.bench.measure import pin_to_one_cpu, reliability_warnings, Timer
 from softbench.bench.stopping import stop_message, StopSignals
 from softbench.bridge import build
 from softbench.bridge.resolve import check_variant, VARIANTS
-from softbench.catalog import default_tile, tile_names
+from softbench.catalog import check_tile, tile_names
 from softbench.errors import InputError, SoftbenchError
 from softbench.host import isa as isa_mod, machine, placement, threads as th
 from softbench.host.caches import cache_levels, last_level_cache_bytes
@@ -206,7 +206,9 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None, resum
     # the tile words ride along, so that `run --resume` measures the same tiles
     context["variants"] = [v or "auto" for v in plan.variants] + plan.tile_words
     if plan.tiles and any(t is not None for isa in plan.isas for t in plan.tiles_of(isa)):
-        context["tiles"] = {isa: [t or default_tile(isa).name for t in plan.tiles_of(isa)] for isa in plan.isas}
+        # what each measured tile is, and the flags that made it (the default tile's are in "compiler")
+        context["tiles"] = {isa: [{**check_tile(isa, t).to_dict(), "flags": build.flags_for(isa, t)} for t in plan.tiles_of(isa)]
+                            for isa in plan.isas}  # fmt: skip
     if plan.baselines:
         context["baselines"] = [name for name, _ in plan.baselines]
     thp = placement.thp_mode()

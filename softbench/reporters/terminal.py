@@ -202,6 +202,9 @@ def print_plan(console, plan) -> None:
     )
     for name, why in plan.skipped_isas.items():
         console.print(f"skipped {name}: {why}")
+    tiles = getattr(plan, "tiles", {})
+    if any(t is not None for ts in tiles.values() for t in ts):  # say so only when not just the defaults
+        console.print("tiles: " + "; ".join(f"{i} {', '.join(t or 'default' for t in tiles[i])}" for i in plan.isas if i in tiles))
     for k in getattr(plan, "user_kernels", []):
         built = "prebuilt" if k.compile_command is None else ("compiled now" if k.compiled_now else "cached")
         console.print(f"user kernel {k.label}: {k.spec.path.name} ({built}), {k.twin_description()}")
