@@ -19,7 +19,7 @@ from softbench.bridge.resolve import kernel
 from softbench.errors import InputError, ResultFileError
 from softbench.host import isa, threads as th
 from softbench.results import files as results
-from softbench.results import schema as result_schema
+from softbench.results import schema as result_schema, tabular
 from softbench.results.schema import record_from_dict
 
 RUNNABLE = isa.runnable()
@@ -186,6 +186,7 @@ def test_a_record_with_a_tile_round_trips_and_one_without_is_the_default(tmp_pat
     keys = {points.point_key(r) for r in doc.results}
     assert len(keys) == 2  # two tiles of one kernel are two points
     assert points.point_text(points.point_key(doc.results[1])) == "two-pass[x1]/scalar n=1024"
+    assert [tabular.record_row(r)["tile"] for r in doc.results] == [None, "x1"]  # CSV's last column
     with pytest.raises(ResultFileError, match="tile"):
         record_from_dict(_record(tile=""), "r.json", 0)
     jsonschema = pytest.importorskip("jsonschema")
