@@ -12,7 +12,7 @@ import isa_ledger
 import softbench
 from cli_runner import invoke
 from softbench import api, catalog
-from softbench.analysis import points, tuning
+from softbench.analysis import points, same_machine, tuning
 from softbench.bench import verify
 from softbench.bridge import build
 from softbench.bridge.resolve import kernel
@@ -193,6 +193,22 @@ def test_a_record_with_a_tile_round_trips_and_one_without_is_the_default(tmp_pat
     validator = jsonschema.Draft202012Validator(result_schema.json_schema())
     assert validator.is_valid(json.loads(path.read_text()))
     assert not validator.is_valid({**json.loads(path.read_text()), "results": [_record(tile=3)]})
+
+
+def test_an_old_file_compares_with_the_default_tile_of_a_new_one(tmp_path):
+    """A file from before tiles (no "tile" anywhere) matches a tiled run's default-tile points;
+    the other tile's point is listed as only in the new file, not folded into the default's."""
+    ctx = {"created": "2026-12-02T00:00:00+00:00", "hostname": "h", "cpu": {"model_name": "m"}}
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    with results.ResultWriter(old, ctx) as w:
+        w.add(_record())
+    with results.ResultWriter(new, ctx) as w:
+        w.add(_record())
+        w.add(_record(tile="x1", ns_per_element=0.25, samples_ns=[0.25 * 1024] * 5))
+    cmp = same_machine.compare_same_machine([results.load(old), results.load(new)])
+    [pair] = cmp.pairs
+    assert [(p.algorithm, p.tile, p.ratio) for p in pair.points] == [("two-pass", None, 1.0)]
+    assert pair.only_in_candidate == ["two-pass[x1]/scalar n=1024"]
 
 
 # --- run --variants ----------------------------------------------------------------------------------

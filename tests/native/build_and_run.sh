@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds tests/native/test_kernels.c with the kernel translation units and runs it.
 #
-#   build_and_run.sh native          host ISAs, -fsanitize=address,undefined, run natively
+#   build_and_run.sh native          host ISAs, -fsanitize=address,undefined, run natively, their
+#                                    default tiles (SB_TILES=all: every tile)
 #   build_and_run.sh aarch64         scalar + NEON, cross-compiled (static), run under qemu-aarch64,
 #                                    every tile of both (SB_TILES=default: the default tiles only)
 #   build_and_run.sh inject          scalar only, -DSB_TEST_INJECT_FAILURE: must report a failure
@@ -97,6 +98,42 @@ build_driver() {
         { echo "build failed" >&2; exit 2; }
 }
 
+# tile_rounds default|all CC FLAGS... -- RUNNER... -- ISA...: builds and runs the driver once per
+# tile round (round k links each ISA's k-th tile; "default": round 1 only), with FLAGS for the
+# objects and the driver, run as RUNNER...; prints each round's lines and one summary line that
+# sums the rounds, as one run's would; exits 1 if any kernel failed.
+tile_rounds() {
+    local which=$1 cc=$2; shift 2
+    local flags=() runner=() isas
+    while [ "$1" != "--" ]; do flags+=("$1"); shift; done
+    shift
+    while [ "$1" != "--" ]; do runner+=("$1"); shift; done
+    shift
+    isas=("$@")
+    local passed=0 failed=0 status=0 rc summary p f
+    round=1
+    while :; do
+        compile_all "$cc" ${flags[@]+"${flags[@]}"} -- "${isas[@]}"
+        [ ${#objects[@]} -gt 0 ] || break
+        build_driver "$cc" ${flags[@]+"${flags[@]}"}
+        "${runner[@]}" > "$build/round.out"
+        rc=$?
+        sed '$d' "$build/round.out"
+        summary=$(tail -n 1 "$build/round.out")
+        case $summary in
+        *" passed, "*" failed") ;;
+        *) echo "$summary"; echo "tile round $round: the driver printed no summary (exit $rc)" >&2; exit 2 ;;
+        esac
+        read -r p _ f _ <<< "$summary"
+        passed=$((passed + p)) failed=$((failed + f))
+        [ $rc -eq 0 ] || status=1
+        [ "$which" = all ] || break
+        round=$((round + 1))
+    done
+    echo "$passed passed, $failed failed"
+    exit $status
+}
+
 host_isas() {
     case $(uname -m) in
         x86_64|amd64) isas_for x86_64 ;;
@@ -110,13 +147,10 @@ native)
     CC=${CC:-cc}
     need "$CC" "a C compiler"
     san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:halt_on_error=1:detect_leaks=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     # shellcheck disable=SC2046
-    set -- $(host_isas)
-    compile_all "$CC" "${san[@]}" -- "$@"
-    build_driver "$CC" "${san[@]}"
-    ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:halt_on_error=1:detect_leaks=1} \
-    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-        "$build/test_kernels"
+    tile_rounds "${SB_TILES:-default}" "$CC" "${san[@]}" -- "$build/test_kernels" -- $(host_isas)
     ;;
 aarch64)
     CROSS_CC=${CROSS_CC:-aarch64-linux-gnu-gcc}
@@ -126,29 +160,8 @@ aarch64)
         else QEMU=qemu-aarch64-static; fi
     fi
     need "$QEMU" "Debian/Ubuntu: apt-get install qemu-user"
-    # One driver per tile round; the last line sums the rounds, as one run's would.
-    passed=0 failed=0 status=0 round=1
-    while :; do
-        # shellcheck disable=SC2046
-        compile_all "$CROSS_CC" -- $(isas_for aarch64)
-        [ ${#objects[@]} -gt 0 ] || break
-        build_driver "$CROSS_CC" -static
-        "$QEMU" "$build/test_kernels" > "$build/round.out"
-        rc=$?
-        sed '$d' "$build/round.out"
-        summary=$(tail -n 1 "$build/round.out")
-        case $summary in
-        *" passed, "*" failed") ;;
-        *) echo "$summary"; echo "tile round $round: the driver printed no summary (exit $rc)" >&2; exit 2 ;;
-        esac
-        read -r p _ f _ <<< "$summary"
-        passed=$((passed + p)) failed=$((failed + f))
-        [ $rc -eq 0 ] || status=1
-        [ "${SB_TILES:-all}" = all ] || break
-        round=$((round + 1))
-    done
-    echo "$passed passed, $failed failed"
-    exit $status
+    # shellcheck disable=SC2046
+    tile_rounds "${SB_TILES:-all}" "$CROSS_CC" -static -- "$QEMU" "$build/test_kernels" -- $(isas_for aarch64)
     ;;
 inject)
     CC=${CC:-cc}
