@@ -18,10 +18,17 @@ from softbench.host import isa as isa_mod, threads as th
 
 def auto_kernel(n: int, isa_name: str):
     """(cffi function pointer, algorithm) that algorithm="auto" runs for n elements on an ISA this
-    host runs: the fastest measured for n by the last `softbench tune` on this machine, else the
-    default rule (softbench.tuning.DEFAULT_RULE)."""
-    alg = tuning.choose(n, isa_name)
-    return build.use_store_policy(build.load(isa_name)).kernels[alg], alg
+    host runs: the fastest measured for n by the last `softbench tune` on this machine, in the tile
+    it chose, else the default rule (softbench.tuning.DEFAULT_RULE) in the default tile."""
+    fn, alg, _ = auto_choice(n, isa_name)
+    return fn, alg
+
+
+def auto_choice(n: int, isa_name: str):
+    """(cffi function pointer, algorithm, module) of auto_kernel: the module is the chosen tile's."""
+    alg, tile = tuning.choose_kernel(n, isa_name)
+    module = build.use_store_policy(build.load(isa_name, tile))
+    return module.kernels[alg], alg, module
 
 
 def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant: str | None = None,
@@ -30,8 +37,9 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
     one row (1-D), or a batch of rows (2-D, rows x columns: softmax over each row, the last axis;
     each row is independent of the others).
 
-    ``algorithm="auto"`` picks, for the row length, the algorithm the last `softbench tune` on this
-    machine measured fastest on that ISA (read once from the tuning file and cached); without a
+    ``algorithm="auto"`` picks, for the row length, the algorithm (and tile, with `tune --tiles`)
+    the last `softbench tune` on this machine measured fastest on that ISA (read once from the
+    tuning file and cached); without a
     tuning file, or with one from another machine or softbench version, the default rule:
     three-pass-reload while a row's input and output fit in the last-level cache, two-pass beyond.
 
@@ -57,8 +65,7 @@ def softmax(x, algorithm: str = "two-pass", isa: str = "auto", out=None, variant
     rows, cols = x.shape if x.ndim == 2 else (1, x.size)
     if algorithm == "auto":
         name = isa_mod.resolve(isa)
-        fn, alg = auto_kernel(cols, name)
-        module = build.load(name)
+        fn, alg, module = auto_choice(cols, name)
         if check_variant(variant):
             fn = module.variants[(alg, check_variant(variant))][0]
     else:

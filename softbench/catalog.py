@@ -1,6 +1,7 @@
 """What softbench can run: the algorithms (read from native/kernels.def, the one table the C
-modules are generated from) and the ISAs with their compiler flags and the CPU features they need
-(read from native/isas.def, the table the C test driver reads too)."""
+modules are generated from), the ISAs with their compiler flags and the CPU features they need
+(read from native/isas.def, the table the C test driver reads too) and each ISA's kernel tiles
+(read from native/tiles.def)."""
 
 from __future__ import annotations
 
@@ -127,3 +128,83 @@ def check_isa_name(name: str) -> Isa:
     if name not in ISAS:
         raise InputError(f"unknown ISA {name!r}; choose one of: {', '.join(ISAS)}")
     return ISAS[name]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One shape of an ISA's kernels (a row of native/tiles.def): `unroll` vectors per unrolled
+    iteration, `acc` accumulators in the reducing loops."""
+
+    isa: str
+    unroll: int
+    acc: int
+    name: str  # tile_name(lanes * unroll, acc), e.g. "x64-acc4"
+    default: bool  # the ISA's first row: what every caller that names no tile gets
+
+    @property
+    def block_floats(self) -> int:
+        """Floats per unrolled iteration (the tail cases' block)."""
+        return ISAS[self.isa].lanes * self.unroll
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "unroll": self.unroll, "acc": self.acc, "elements": self.block_floats,
+                "default": self.default}  # fmt: skip
+
+    def defines(self) -> tuple[str, ...]:
+        """The compiler flags that make kernels/<isa>.c this tile (common_passes.h reads them)."""
+        return (f"-DSB_UNROLL={self.unroll}", f"-DSB_ACC={self.acc}")
+
+
+def tile_name(elements: int, acc: int) -> str:
+    """A tile's name by its recipe, as XNNPACK names its microkernels: elements per unrolled
+    iteration and accumulators, "x64-acc4"; "x16" for one accumulator."""
+    return f"x{elements}" if acc == 1 else f"x{elements}-acc{acc}"
+
+
+_TILE_ROW = re.compile(r"^SB_TILE\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", re.MULTILINE)
+
+
+def read_tiles(path: Path | None = None, isas: dict[str, Isa] | None = None) -> dict[str, dict[str, Tile]]:
+    """The rows of native/tiles.def (or of another copy of it): ISA -> {tile name: Tile}, in the
+    file's order, the default (each ISA's first row) first. Every ISA must have one."""
+    isas = ISAS if isas is None else isas
+    where = path or "native/tiles.def"
+    text = (path or native_dir() / "tiles.def").read_text()
+    rows: dict[str, dict[str, Tile]] = {}
+    for m in _TILE_ROW.finditer(text):
+        isa, unroll, acc = m.group(1), int(m.group(2)), int(m.group(3))
+        if isa not in isas:
+            raise RuntimeError(f"{where}: SB_TILE({isa}, ...) names an ISA that isas.def does not declare")
+        if unroll < 1 or acc < 1 or unroll % acc:
+            raise RuntimeError(f"{where}: SB_TILE({isa}, {unroll}, {acc}): acc must divide unroll")
+        name = tile_name(isas[isa].lanes * unroll, acc)
+        tiles = rows.setdefault(isa, {})
+        if name in tiles:
+            raise RuntimeError(f"{where}: {isa} declares the tile {name} twice")
+        tiles[name] = Tile(isa, unroll, acc, name, default=not tiles)
+    missing = [isa for isa in isas if isa not in rows]
+    if missing:
+        raise RuntimeError(f"{where} declares no tile for {', '.join(missing)}")
+    return {isa: rows[isa] for isa in isas}  # in isas.def's order
+
+
+# ISA -> {tile name: Tile}, each ISA's default tile first.
+TILES: dict[str, dict[str, Tile]] = read_tiles()
+
+
+def default_tile(isa: str) -> Tile:
+    return next(iter(TILES[isa].values()))
+
+
+def tile_names() -> list[str]:
+    """Every tile name of every ISA, once each, in the tables' order."""
+    return list(dict.fromkeys(name for tiles in TILES.values() for name in tiles))
+
+
+def check_tile(isa: str, name: str | None) -> Tile:
+    """The ISA's tile of that name (None or "default": its default tile)."""
+    if name in (None, "", "default"):
+        return default_tile(isa)
+    if name not in TILES[isa]:
+        raise InputError(f"unknown tile {name!r} for {isa}; choose one of: {', '.join(TILES[isa])}")
+    return TILES[isa][name]

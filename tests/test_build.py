@@ -31,7 +31,8 @@ def test_second_build_compiles_nothing(fresh_cache):
 
 def test_flags_change_the_key(fresh_cache, monkeypatch):
     a = build.build("scalar").path
-    monkeypatch.setattr(build, "flags_for", lambda isa: [*build.COMMON_FLAGS, "-fno-tree-vectorize", "-DSB_TEST_KEY=1"])
+    real = build.flags_for
+    monkeypatch.setattr(build, "flags_for", lambda isa, tile=None: [*real(isa, tile), "-DSB_TEST_KEY=1"])
     b = build.build("scalar")
     assert b.compiled_now and b.path != a
 
@@ -105,7 +106,8 @@ def test_no_compiler_on_path(fresh_cache, monkeypatch):
 
 
 def test_compile_error_is_one_line(fresh_cache, monkeypatch):
-    monkeypatch.setattr(build, "flags_for", lambda isa: [*build.COMMON_FLAGS, "-DSB_W=oops", "-Werror"])
+    real = build.flags_for
+    monkeypatch.setattr(build, "flags_for", lambda isa, tile=None: [*real(isa, tile), "-DSB_W=oops", "-Werror"])
     with pytest.raises(BuildError) as e:
         build.build("sse2")
     assert "compiling the sse2 kernels failed" in str(e.value) and "\n" not in str(e.value)

@@ -88,7 +88,7 @@ def test_a_wrong_kernel_gets_no_figure():
     timer = measure.Timer(build.load("scalar"))
     point = measure.measure_point(
         8192,
-        [("two-pass", "scalar", None, right, mod.twins["two-pass"]), ("online", "scalar", None, wrong, mod.twins["online"])],
+        [("two-pass", "scalar", None, right, mod.twins["two-pass"], None), ("online", "scalar", None, wrong, mod.twins["online"], None)],
         [],
         timer,
         repetitions=5, warmup=1, min_time=0.001, rng=np.random.default_rng(0), levels=LEVELS, cpu=None,

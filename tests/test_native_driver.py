@@ -20,6 +20,8 @@ from pathlib import Path
 import isa_ledger
 import pytest
 
+from softbench.catalog import TILES
+
 SCRIPT = Path(__file__).parent / "native" / "build_and_run.sh"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
 MISSING_TOOL = 77  # build_and_run.sh's exit status when a tool is missing
@@ -84,6 +86,18 @@ def test_aarch64_neon_driver_under_qemu(tmp_path):
     _assert_all_passed(proc, "C driver under qemu-aarch64")
     assert re.search(r"^ok   neon ", proc.stdout, re.M), "no NEON kernel ran\n" + _transcript(proc)
     assert "skipped neon" not in proc.stdout
+    # every tile of NEON and scalar (native/tiles.def), one driver round each, all their kernels
+    for name in ("neon", "scalar"):
+        tiles = list(TILES[name].values())
+        for k, tile in enumerate(tiles, 1):
+            assert f"tile {k}: {name} unroll {tile.unroll} acc {tile.acc}" in proc.stdout, _transcript(proc)
+        assert len(re.findall(rf"^ok   {name} ", proc.stdout, re.M)) == len(tiles) * _kernels_per_tile(proc, name)
+
+
+def _kernels_per_tile(proc: subprocess.CompletedProcess, isa: str) -> int:
+    """Kernels of one tile round of the ISA (its first round's "ok" lines)."""
+    first = proc.stdout.split("tile 2:")[0]
+    return len(re.findall(rf"^ok   {isa} ", first, re.M))
 
 
 def test_thread_pool_driver_under_tsan(tmp_path):

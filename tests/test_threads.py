@@ -167,8 +167,8 @@ def test_measure_point_batch_with_threads_records_shape_threads_and_sync():
     timer = measure.Timer(build.load(build.HARNESS_ISA))
     point = measure.measure_point(
         4 * 1000,
-        [("two-pass", "scalar", None, mod.kernels["two-pass"], mod.twins["two-pass"]),
-         ("online", "scalar", None, mod.lib.sb_exp_nonpos_array__scalar, mod.twins["online"])],  # wrong: no figure
+        [("two-pass", "scalar", None, mod.kernels["two-pass"], mod.twins["two-pass"], None),
+         ("online", "scalar", None, mod.lib.sb_exp_nonpos_array__scalar, mod.twins["online"], None)],  # wrong: no figure
         [("copy", "scalar", *mod.streams["copy"])],
         timer, repetitions=5, warmup=0, min_time=0.0005, rng=np.random.default_rng(0), levels=[("L1", 32768)],
         cpu=None, rows=4, pool=threads.pool(2),

@@ -4,6 +4,16 @@
 #define SB_FN(name) SB_CONCAT(SB_CONCAT(sb_, name), SB_CONCAT(__, SB_ISA))
 #endif
 
+/* The tile (native/tiles.def): SB_UNROLL vectors per unrolled iteration, SB_ACC accumulators in
+ * the reducing loops, vector u adding into acc[u % SB_ACC]. Both come from the build
+ * (softbench/bridge/build.py flags_for), so a module cannot silently get another tile's shape. */
+#if !defined(SB_UNROLL) || !defined(SB_ACC)
+#error "compile with -DSB_UNROLL=<vectors> -DSB_ACC=<accumulators> (a row of native/tiles.def)"
+#endif
+#if SB_UNROLL < 1 || SB_ACC < 1 || SB_ACC > SB_UNROLL || SB_UNROLL % SB_ACC != 0
+#error "SB_ACC must divide SB_UNROLL (native/tiles.def)"
+#endif
+
 #define SB_VEC (SB_W * SB_UNROLL)
 
 /* Software prefetch of the input SB_PREFETCH floats ahead, one per cache line an unrolled
@@ -62,14 +72,14 @@ static inline size_t SB_FN(stream_head)(const float *y, size_t n, const int nt) 
 /* Pass "max": st->max = max(x). Trivial arithmetic: it is its own traffic twin. */
 static void SB_FN(pass_max)(size_t n, const float *x, float *y, sb_state *st) {
     (void)y;
-    vf acc[SB_UNROLL];
-    for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(-INFINITY);
+    vf acc[SB_ACC];
+    for (int a = 0; a < SB_ACC; a++) acc[a] = v_set1(-INFINITY);
     size_t i = 0;
     for (; i + SB_VEC <= n; i += SB_VEC)
-        for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_max(acc[u], v_load(x + i + u * SB_W));
+        for (int u = 0; u < SB_UNROLL; u++) acc[u % SB_ACC] = v_max(acc[u % SB_ACC], v_load(x + i + u * SB_W));
     for (; i + SB_W <= n; i += SB_W) acc[0] = v_max(acc[0], v_load(x + i));
     if (i < n) acc[0] = v_max(acc[0], v_load_tail(x + i, n - i));
-    for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_max(acc[0], acc[u]);
+    for (int a = 1; a < SB_ACC; a++) acc[0] = v_max(acc[0], acc[a]);
     st->max = SB_FN(hmax)(acc[0]);
 }
 
@@ -78,8 +88,8 @@ static void SB_FN(pass_max)(size_t n, const float *x, float *y, sb_state *st) {
  * passes below with a constant `store`, so neither tests it in its loop. */
 static inline double SB_FN(sumexp)(size_t n, const float *x, float *y, float max, const int store, const int nt) {
     const vf vmax = v_set1(max);
-    vf acc[SB_UNROLL];
-    for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
+    vf acc[SB_ACC];
+    for (int a = 0; a < SB_ACC; a++) acc[a] = v_set1(0.0f);
     double total = 0.0;
     size_t i = store ? SB_FN(stream_head)(y, n, nt) : 0;
     if (i) {
@@ -94,12 +104,12 @@ static inline double SB_FN(sumexp)(size_t n, const float *x, float *y, float max
             for (int u = 0; u < SB_UNROLL; u++) {
                 vf e = v_exp_nonpos(v_sub(v_load(x + i + u * SB_W), vmax));
                 if (store) SB_FN(store_y)(y + i + u * SB_W, e, nt);
-                acc[u] = v_add(acc[u], e);
+                acc[u % SB_ACC] = v_add(acc[u % SB_ACC], e);
             }
         }
-        for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_add(acc[0], acc[u]);
+        for (int a = 1; a < SB_ACC; a++) acc[0] = v_add(acc[0], acc[a]);
         SB_FN(flush_sum)(&total, acc[0]);
-        for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
+        for (int a = 0; a < SB_ACC; a++) acc[a] = v_set1(0.0f);
     }
     for (; i + SB_W <= n; i += SB_W) {
         vf e = v_exp_nonpos(v_sub(v_load(x + i), vmax));

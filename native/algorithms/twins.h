@@ -1,5 +1,5 @@
 /* Traffic twins (measurement.md): for each algorithm, a kernel with the same passes, the same
- * loads and stores (vector width, unroll, store kind) and trivial arithmetic. Its time at a given
+ * loads and stores (vector width, unroll, accumulators, store kind) and trivial arithmetic. Its time at a given
  * n is that algorithm's memory floor on this machine; efficiency = twin time / kernel time. Here
  * are the twins of the passes; each algorithm's twin, which runs the twins of its passes in order,
  * is generated from its pass list (SB_PASSES_<ident>) by instantiate.h.
@@ -8,14 +8,14 @@
 /* read x, add: the twin of a "sum of exp" pass that stores nothing */
 static void SB_FN(twin_sum)(size_t n, const float *x, float *y, sb_state *st) {
     (void)y;
-    vf acc[SB_UNROLL];
-    for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
+    vf acc[SB_ACC];
+    for (int a = 0; a < SB_ACC; a++) acc[a] = v_set1(0.0f);
     size_t i = 0;
     for (; i + SB_VEC <= n; i += SB_VEC)
-        for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_add(acc[u], v_load(x + i + u * SB_W));
+        for (int u = 0; u < SB_UNROLL; u++) acc[u % SB_ACC] = v_add(acc[u % SB_ACC], v_load(x + i + u * SB_W));
     for (; i + SB_W <= n; i += SB_W) acc[0] = v_add(acc[0], v_load(x + i));
     if (i < n) acc[0] = v_add(acc[0], v_max(v_load_tail(x + i, n - i), v_set1(0.0f)));
-    for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_add(acc[0], acc[u]);
+    for (int a = 1; a < SB_ACC; a++) acc[0] = v_add(acc[0], acc[a]);
     double total = 1.0; /* a sum of 1.0 + x: never 0, so the scale that follows is finite */
     SB_FN(flush_sum)(&total, acc[0]);
     st->sum = total;
@@ -23,8 +23,8 @@ static void SB_FN(twin_sum)(size_t n, const float *x, float *y, sb_state *st) {
 
 /* read x, write y = x, add: the twin of the reloading variant's "store exp and sum" pass */
 static inline void SB_FN(copy_sum)(size_t n, const float *x, float *y, sb_state *st, const int nt) {
-    vf acc[SB_UNROLL];
-    for (int u = 0; u < SB_UNROLL; u++) acc[u] = v_set1(0.0f);
+    vf acc[SB_ACC];
+    for (int a = 0; a < SB_ACC; a++) acc[a] = v_set1(0.0f);
     size_t i = SB_FN(stream_head)(y, n, nt);
     if (i) {
         vf v = v_load_tail(x, i);
@@ -35,7 +35,7 @@ static inline void SB_FN(copy_sum)(size_t n, const float *x, float *y, sb_state 
         for (int u = 0; u < SB_UNROLL; u++) {
             vf v = v_load(x + i + u * SB_W);
             SB_FN(store_y)(y + i + u * SB_W, v, nt);
-            acc[u] = v_add(acc[u], v);
+            acc[u % SB_ACC] = v_add(acc[u % SB_ACC], v);
         }
     for (; i + SB_W <= n; i += SB_W) {
         vf v = v_load(x + i);
@@ -47,7 +47,7 @@ static inline void SB_FN(copy_sum)(size_t n, const float *x, float *y, sb_state 
         v_store_tail(y + i, v, n - i);
         acc[0] = v_add(acc[0], v_max(v, v_set1(0.0f)));
     }
-    for (int u = 1; u < SB_UNROLL; u++) acc[0] = v_add(acc[0], acc[u]);
+    for (int a = 1; a < SB_ACC; a++) acc[0] = v_add(acc[0], acc[a]);
     double total = 1.0; /* a sum of 1.0 + x: never 0, so the scale that follows is finite */
     SB_FN(flush_sum)(&total, acc[0]);
     st->sum = total;

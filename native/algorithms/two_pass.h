@@ -5,7 +5,7 @@
 
 /* The lanes of (M, E) added into the double pair (Md, Ed), then M reset (E is kept, so the next
  * block accumulates at the same exponent). Each lane is scaled to the lanes' largest E by an exact
- * power of two (a lane 127 or more binades below adds under 2^-118 of the sum and may become 0),
+ * power of two (a lane 127 or more binades below adds under 2^-116 of the sum, with up to 512 terms a lane, and may become 0),
  * the lanes are added in double, and the pair takes that one term: one branchy extended add per
  * block, not one per lane. A NaN lane (a NaN or +inf input) keeps the sum NaN. */
 static inline void SB_FN(ext_flush)(double *Md, double *Ed, vf *M, vf E) {
@@ -16,14 +16,15 @@ static inline void SB_FN(ext_flush)(double *Md, double *Ed, vf *M, vf E) {
     *M = v_set1(0.0f);
 }
 
-/* Pass "sum": (st->sum, st->sum_exp) = sum of exp(x_i) as mantissa and exponent. The SB_UNROLL
- * accumulators M[u] share one exponent vector E: each unrolled group raises E to its lanes' largest
- * n once, rescales the accumulators by 2^(E_old - E) and adds each m * 2^(n - E), all exact
- * powers of two. Every SB_BLOCK_ITERS groups the lanes are flushed into one double (M, E) pair. */
+/* Pass "sum": (st->sum, st->sum_exp) = sum of exp(x_i) as mantissa and exponent. The SB_ACC
+ * accumulators M[a] share one exponent vector E: each unrolled group raises E to its lanes' largest
+ * n once, rescales each accumulator once by 2^(E_old - E) and adds each m * 2^(n - E) of vector u
+ * into M[u % SB_ACC], all exact powers of two. Every SB_BLOCK_ITERS groups the lanes are flushed
+ * into one double (M, E) pair. */
 static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st) {
     (void)y;
-    vf M[SB_UNROLL];
-    for (int u = 0; u < SB_UNROLL; u++) M[u] = v_set1(0.0f);
+    vf M[SB_ACC];
+    for (int a = 0; a < SB_ACC; a++) M[a] = v_set1(0.0f);
     vf E = v_set1(-INFINITY);
     double sum_m = 0.0, sum_e = -INFINITY;
 
@@ -42,19 +43,23 @@ static void SB_FN(two_pass_sum)(size_t n, const float *x, float *y, sb_state *st
                 /* No lane's E moved (most groups, past the first few): the rescale would be 2^0 = 1
                  * exactly, and fma(M, 1, s) = M + s, so skipping it changes no bit. */
                 for (int u = 0; u < SB_UNROLL; u++)
-                    M[u] = v_add(M[u], v_scale(v_ext_m(v_load(x + i + u * SB_W), e[u]), v_sub(e[u], E)));
+                    M[u % SB_ACC] = v_add(M[u % SB_ACC], v_scale(v_ext_m(v_load(x + i + u * SB_W), e[u]), v_sub(e[u], E)));
             } else {
+                /* Each accumulator is rescaled once, by the first vector that adds into it
+                 * (u < SB_ACC); the later ones only add. With SB_ACC == SB_UNROLL (the default
+                 * tiles) every u rescales, as before tiles existed. */
                 vf rescale = v_scale(v_set1(1.0f), v_sub(E, e_new));
                 for (int u = 0; u < SB_UNROLL; u++) {
-                    vf m = v_ext_m(v_load(x + i + u * SB_W), e[u]);
-                    M[u] = v_fmadd(M[u], rescale, v_scale(m, v_sub(e[u], e_new)));
+                    vf s = v_scale(v_ext_m(v_load(x + i + u * SB_W), e[u]), v_sub(e[u], e_new));
+                    if (u < SB_ACC) M[u] = v_fmadd(M[u], rescale, s);
+                    else M[u % SB_ACC] = v_add(M[u % SB_ACC], s);
                 }
                 E = e_new;
             }
         }
-        for (int u = 1; u < SB_UNROLL; u++) M[0] = v_add(M[0], M[u]);
+        for (int a = 1; a < SB_ACC; a++) M[0] = v_add(M[0], M[a]);
         SB_FN(ext_flush)(&sum_m, &sum_e, &M[0], E);
-        for (int u = 1; u < SB_UNROLL; u++) M[u] = v_set1(0.0f);
+        for (int a = 1; a < SB_ACC; a++) M[a] = v_set1(0.0f);
     }
     for (; i < n; i += SB_W) {
         vf m, e;

@@ -6,7 +6,6 @@
 
 #define SB_ISA avx2
 #define SB_W 8
-#define SB_UNROLL 4
 
 typedef __m256 vf;
 

@@ -7,7 +7,6 @@
 
 #define SB_ISA avx512f
 #define SB_W 16
-#define SB_UNROLL 4
 
 typedef __m512 vf;
 

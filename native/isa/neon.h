@@ -7,7 +7,6 @@
 
 #define SB_ISA neon
 #define SB_W 4
-#define SB_UNROLL 4
 
 typedef float32x4_t vf;
 

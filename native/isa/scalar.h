@@ -7,7 +7,6 @@
 
 #define SB_ISA scalar
 #define SB_W 1
-#define SB_UNROLL 4
 
 typedef float vf;
 

@@ -7,7 +7,6 @@
 
 #define SB_ISA sse2
 #define SB_W 4
-#define SB_UNROLL 4
 
 typedef __m128 vf;
 

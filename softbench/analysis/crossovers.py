@@ -61,10 +61,10 @@ def _get(r: Any, key: str, default: Any = None) -> Any:
 
 
 def medians_by_isa(records: Iterable[Any]) -> dict[str, dict[int, dict[str, float]]]:
-    """isa -> n -> algorithm -> ns/element (single rows, single-threaded, default variant only)."""
+    """isa -> n -> algorithm -> ns/element (single rows, single-threaded, default variant and tile only)."""
     out: dict[str, dict[int, dict[str, float]]] = {}
     for r in records:
-        if _get(r, "threads", 1) != 1 or _get(r, "variant") or (_get(r, "shape") or [1])[0] != 1:
+        if _get(r, "threads", 1) != 1 or _get(r, "variant") or _get(r, "tile") or (_get(r, "shape") or [1])[0] != 1:
             continue
         ns = _get(r, "ns_per_element")
         if not isinstance(ns, (int, float)) or not math.isfinite(ns) or ns <= 0:

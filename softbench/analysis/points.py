@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from softbench.results.naming import kernel_label
 from softbench.results.schema import Record, ResultFile
 
 
-def point_key(r: Record) -> tuple[str, str, int, int, str | None, int]:
-    """A point: (algorithm, isa, n, threads, variant, rows); one row when the record has no shape."""
-    return (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)
+def point_key(r: Record) -> tuple[str, str, int, int, str | None, int, str | None]:
+    """A point: (algorithm, isa, n, threads, variant, rows, tile); one row when the record has no
+    shape; tile None is the ISA's default tile (so two tiles of one kernel are two points, and a
+    file from before tiles matches the default tile's points of a newer one)."""
+    return (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows, r.tile)
 
 
 def point_text(k: tuple) -> str:
-    alg, isa, n, threads, variant, rows = k
-    text = f"{alg}{'[' + variant + ']' if variant else ''}/{isa} " + (f"n={n}" if rows == 1 else f"shape={rows}x{n // rows}")
+    alg, isa, n, threads, variant, rows, tile = k
+    text = kernel_label(alg, isa, variant, tile) + " " + (f"n={n}" if rows == 1 else f"shape={rows}x{n // rows}")
     return text + (f" threads={threads}" if threads != 1 else "")
 
 

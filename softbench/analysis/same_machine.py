@@ -48,6 +48,7 @@ class PointComparison:
     hl_ratio: float = math.nan
     ci_low: float = math.nan
     ci_high: float = math.nan
+    tile: str | None = None  # None: the ISA's default tile
     ci_confidence: float = math.nan
     # p_value adjusted for the number of points of the pair (PairComparison.correction)
     p_adjusted: float = math.nan
@@ -127,7 +128,7 @@ def _compare_pair(base: ResultFile, cand: ResultFile, labels: tuple[str, str], a
                 "(the cache sizes recorded differ); the candidate's is shown"
             )
         points.append(PointComparison(
-            algorithm=k[0], isa=k[1], n=k[2], threads=k[3], variant=k[4], rows=k[5], regime=rb.regime,
+            algorithm=k[0], isa=k[1], n=k[2], threads=k[3], variant=k[4], rows=k[5], tile=k[6], regime=rb.regime,
             baseline_ns_per_element=ma, candidate_ns_per_element=mb, ratio=ratio,
             change_pct=(ratio - 1.0) * 100.0, p_value=mw.p_value,
             baseline_samples=int(xa.size), candidate_samples=int(xb.size),

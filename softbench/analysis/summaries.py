@@ -74,7 +74,7 @@ def regime_cells(records: Iterable[Record]) -> list[tuple[str, str, str, RegimeC
     the per-regime medians of a file (regime_summary) and of the run just measured alike."""
     groups: dict[tuple[str, str, str], list[Record]] = {}
     for r in records:
-        # variants, batches and multi-threaded points are separate rows: "two-pass[nt] batch x4"
+        # variants, tiles, batches and multi-threaded points are separate rows: "two-pass[nt] batch x4"
         key = (record_series(r), r.isa, r.regime)
         groups.setdefault(key, []).append(r)
     keys = sorted(groups, key=lambda k: (order_key(k[0], ALGORITHM_ORDER), order_key(k[1], ISA_ORDER), order_key(k[2], REGIME_ORDER)))
@@ -93,15 +93,16 @@ class SpeedupPoint:
 
 def speedup_points(rf: ResultFile) -> list[SpeedupPoint]:
     """Two-Pass's, online's and every user kernel's speedup over each Three-Pass at every (isa, n)
-    measured for both, on single rows with one thread (scaling_points has the others)."""
-    idx = {k: r for k, r in index_points(rf).items() if k[3] == 1 and not k[4] and k[5] == 1}
+    measured for both, on single rows with one thread, default store variant and default tile
+    (scaling_points has the others)."""
+    idx = {k: r for k, r in index_points(rf).items() if k[3] == 1 and not k[4] and k[5] == 1 and not k[6]}
     fast = (*FAST_ALGORITHMS, *user_kernel_names(rf))
     out = []
-    for (alg, isa, n, _, _, _), r in idx.items():
+    for (alg, isa, n, _, _, _, _), r in idx.items():
         if alg not in fast:
             continue
         for base in THREE_PASS:
-            b = idx.get((base, isa, n, 1, None, 1))
+            b = idx.get((base, isa, n, 1, None, 1, None))
             if b is not None and r.ns_per_element > 0:
                 out.append(SpeedupPoint(alg, base, isa, n, r.regime, b.ns_per_element / r.ns_per_element))
     out.sort(key=lambda s: (order_key(s.algorithm, ALGORITHM_ORDER), order_key(s.baseline, ALGORITHM_ORDER), order_key(s.isa, ISA_ORDER), s.n))
@@ -121,12 +122,12 @@ class ScalingRow:
 
 
 def scaling_rows(records: Iterable[Record]) -> list[ScalingRow]:
-    """Every (algorithm, variant, isa, point) measured with two or more thread counts."""
+    """Every (algorithm, variant, tile, isa, point) measured with two or more thread counts."""
     groups: dict[tuple, dict[int, Record]] = {}
     for r in records:
-        groups.setdefault((r.algorithm, r.variant, r.isa, r.n, r.rows), {}).setdefault(r.threads, r)
-    out = [ScalingRow(series_name(a, v), isa, n, rows, next(iter(g.values())).regime, dict(sorted(g.items())))
-           for (a, v, isa, n, rows), g in groups.items() if len(g) >= 2]  # fmt: skip
+        groups.setdefault((r.algorithm, r.variant, r.tile, r.isa, r.n, r.rows), {}).setdefault(r.threads, r)
+    out = [ScalingRow(series_name(a, v, tile=t), isa, n, rows, next(iter(g.values())).regime, dict(sorted(g.items())))
+           for (a, v, t, isa, n, rows), g in groups.items() if len(g) >= 2]  # fmt: skip
     out.sort(key=lambda s: (order_key(s.isa, ISA_ORDER), s.rows > 1, s.n, s.rows, order_key(s.algorithm, ALGORITHM_ORDER), s.algorithm))
     return out
 

@@ -6,10 +6,13 @@ which one is faster than the other at every larger N measured (crossovers.Crosso
 that `algorithm` is the one faster at the largest N; status "always" when it is faster at every
 N, "crosses" otherwise; "never" only for an exact tie at the largest N).
 
-The tuning file (JSON, `tuning_path()`): per ISA, the fastest algorithm at each measured N and
-the size bands derived from them (a band boundary lies at the geometric mean of the two measured
-sizes around it), the crossovers, and the machine it was measured on (CPU model, hostname) with
-the softbench version. ``algorithm="auto"`` uses it only when all three match this machine and
+The tuning file (JSON, `tuning_path()`): per ISA, the fastest kernel, an (algorithm, tile) pair,
+at each measured N and the size bands derived from them (a band boundary lies at the geometric
+mean of the two measured sizes around it), the crossovers (of the default tiles), and the machine
+it was measured on (CPU model, hostname) with the softbench version. Each band names its tile
+(native/tiles.def), one that was measured: `tune --tiles` chooses among the tiles it measured, and
+without it only the default tile is measured and named. Format 1 files (before tiles) read as
+default tiles. ``algorithm="auto"`` uses it only when all three match this machine and
 softbench, and the ISA is in it; otherwise it uses the default rule (`DEFAULT_RULE`).
 """
 
@@ -26,15 +29,16 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from softbench.analysis import machines
-from softbench.analysis.crossovers import _get, crossover_dicts, medians_by_isa, pair_crossovers
-from softbench.catalog import algorithms
+from softbench.analysis.crossovers import _get, crossover_dicts, pair_crossovers
+from softbench.catalog import algorithms, default_tile, TILES
 from softbench.errors import InputError
 from softbench.host import machine
 from softbench.host.caches import last_level_cache_bytes
 from softbench.version import __version__
 
 TUNING_KIND = "softbench-tuning"
-TUNING_FORMAT = 1
+TUNING_FORMAT = 2  # 2: bands and sizes name their tile; 1 (read as the default tiles) did not
+READ_FORMATS = (1, 2)
 ENV_TUNING_FILE = "SOFTBENCH_TUNING_FILE"
 
 IN_CACHE_ALGORITHM = "three-pass-reload"
@@ -65,39 +69,64 @@ def tuning_path() -> Path:
     return _default_path
 
 
-def bands(sizes: Sequence[int], fastest: Sequence[str]) -> list[dict[str, Any]]:
-    """Consecutive sizes with the same fastest algorithm as one band [from_n, to_n); boundaries at
-    the geometric mean of the two measured sizes around them; the first band starts at 1, the
-    last has no end (to_n None)."""
+def bands(sizes: Sequence[int], fastest: Sequence[str], tiles: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Consecutive sizes with the same fastest algorithm (and tile, when `tiles` gives each size's)
+    as one band [from_n, to_n); boundaries at the geometric mean of the two measured sizes around
+    them; the first band starts at 1, the last has no end (to_n None)."""
     out: list[dict[str, Any]] = []
     for i, (n, alg) in enumerate(zip(sizes, fastest)):
-        if out and out[-1]["algorithm"] == alg:
+        tile = tiles[i] if tiles is not None else None
+        if out and out[-1]["algorithm"] == alg and out[-1].get("tile") == tile:
             out[-1]["measured"].append(n)
             continue
         start = 1 if i == 0 else max(sizes[i - 1] + 1, math.ceil(math.sqrt(sizes[i - 1] * n)))
         if out:
             out[-1]["to_n"] = start
-        out.append({"from_n": start, "to_n": None, "algorithm": alg, "measured": [n]})
+        out.append({"from_n": start, "to_n": None, "algorithm": alg, **({"tile": tile} if tiles is not None else {}),
+                    "measured": [n]})  # fmt: skip
     return out
+
+
+def _kernel_medians(records: Iterable[Any]) -> dict[str, dict[int, dict[tuple[str, str], float]]]:
+    """isa -> n -> (algorithm, tile name) -> ns/element, over the single-row, single-threaded,
+    default-store-variant records: every (algorithm, tile) pair measured, the default tile named."""
+    out: dict[str, dict[int, dict[tuple[str, str], float]]] = {}
+    for r in records:
+        if _get(r, "threads", 1) != 1 or _get(r, "variant") or (_get(r, "shape") or [1])[0] != 1:
+            continue
+        isa_name, ns = _get(r, "isa"), _get(r, "ns_per_element")
+        if isa_name not in TILES or not isinstance(ns, (int, float)) or not math.isfinite(ns) or ns <= 0:
+            continue  # a library baseline (not something "auto" runs), or a figure that is no time
+        tile = _get(r, "tile") or default_tile(isa_name).name
+        out.setdefault(isa_name, {}).setdefault(int(_get(r, "n")), {})[(_get(r, "algorithm"), tile)] = float(ns)
+    return out
+
+
+def _pair_label(isa_name: str, alg: str, tile: str) -> str:
+    """"two-pass" for the default tile, "two-pass[x32-acc2]" for another (the runs' series names)."""
+    return alg if tile == default_tile(isa_name).name else f"{alg}[{tile}]"
 
 
 def derive(records: Iterable[Any], context: Mapping[str, Any], source: str | None = None) -> dict[str, Any]:
     """The tuning document from a run's records and context."""
     # a user's kernel (`run --kernel`) is not a choice of algorithm="auto", which runs softbench's own
     records = [r for r in records if _get(r, "user_kernel") is None]
-    table = medians_by_isa(records)
+    table = _kernel_medians(records)
     if not table:
         raise InputError("no measured points to derive a tuning from (the run holds no single-threaded results)")
-    cross = pair_crossovers(records)
+    cross = pair_crossovers(records)  # of the default tiles
     isas: dict[str, Any] = {}
     for isa_name, by_n in table.items():
         sizes = sorted(by_n)
-        fastest = [min(by_n[n], key=by_n[n].get) for n in sizes]
+        # only measured pairs compete, so every tile the file names was measured at its sizes
+        best = [min(by_n[n], key=by_n[n].get) for n in sizes]
+        fastest, tiles = [a for a, _ in best], [t for _, t in best]
         isas[isa_name] = {
             "sizes": sizes,
             "fastest": fastest,
-            "ns_per_element": {str(n): by_n[n] for n in sizes},
-            "bands": bands(sizes, fastest),
+            "tiles": tiles,
+            "ns_per_element": {str(n): {_pair_label(isa_name, a, t): v for (a, t), v in by_n[n].items()} for n in sizes},
+            "bands": bands(sizes, fastest, tiles),
             "crossovers": crossover_dicts(c for c in cross if c.isa == isa_name),
         }
     py = context.get("python")
@@ -152,8 +181,9 @@ def read(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: the tuning file is not valid JSON (line {exc.lineno}); run `softbench tune` again") from None
     if not isinstance(doc, dict) or doc.get("kind") != TUNING_KIND:
         raise InputError(f"{path}: not a softbench tuning file; run `softbench tune` to write one")
-    if doc.get("format") != TUNING_FORMAT:
-        raise InputError(f"{path}: tuning file format {doc.get('format')!r}, this softbench reads {TUNING_FORMAT}; run `softbench tune` again")
+    if doc.get("format") not in READ_FORMATS:
+        raise InputError(f"{path}: tuning file format {doc.get('format')!r}, this softbench reads "
+                         f"{', '.join(map(str, READ_FORMATS))}; run `softbench tune` again")  # fmt: skip
     isas = doc.get("isas")
     if not isinstance(isas, dict) or not all(
         isinstance(v, dict) and isinstance(v.get("bands"), list) and v["bands"]
@@ -215,15 +245,21 @@ class Selector:
     """The choice table of one tuning file (or of none): cheap to consult per call."""
 
     path: str
-    tables: dict[str, tuple[list[int], list[str]]]  # isa -> (band starts, algorithms)
+    # isa -> (band starts, algorithms, tiles: None for the ISA's default tile)
+    tables: dict[str, tuple[list[int], list[str], list[str | None]]]
     reason: str  # why the default rule is used ("" when the file is)
 
     def choose(self, n: int, isa_name: str) -> str:
+        return self.choose_kernel(n, isa_name)[0]
+
+    def choose_kernel(self, n: int, isa_name: str) -> tuple[str, str | None]:
+        """(algorithm, tile) for n on the ISA: tile None is its default tile (the default rule's)."""
         t = self.tables.get(isa_name)
         if t is None:
-            return default_choice(n)
-        starts, algs = t
-        return algs[max(0, bisect.bisect_right(starts, n) - 1)]
+            return default_choice(n), None
+        starts, algs, tiles = t
+        k = max(0, bisect.bisect_right(starts, n) - 1)
+        return algs[k], tiles[k]
 
     def source(self, isa_name: str) -> str:
         if isa_name in self.tables:
@@ -260,9 +296,13 @@ def _load_selector(p: str) -> Selector:
     tables = {}
     for isa_name, entry in doc["isas"].items():
         bs = sorted(entry["bands"], key=lambda b: b["from_n"])
-        if all(b["algorithm"] in known for b in bs):
-            tables[isa_name] = ([b["from_n"] for b in bs], [b["algorithm"] for b in bs])
-    return Selector(p, tables, "" if tables else "the tuning file names no algorithm this softbench has")
+        tiles = TILES.get(isa_name, {})
+        # a band without a tile (format 1) is the default tile; one this softbench lacks drops the ISA
+        names = [b.get("tile") or (default_tile(isa_name).name if tiles else None) for b in bs]
+        if all(b["algorithm"] in known for b in bs) and all(t in tiles for t in names):
+            tables[isa_name] = ([b["from_n"] for b in bs], [b["algorithm"] for b in bs],
+                                [None if tiles[t].default else t for t in names])  # fmt: skip
+    return Selector(p, tables, "" if tables else "the tuning file names no algorithm and tile this softbench has")
 
 
 _current: Selector | None = None
@@ -271,11 +311,17 @@ _current: Selector | None = None
 def choose(n: int, isa_name: str) -> str:
     """The algorithm "auto" runs for a row of n elements on `isa_name`. The tuning file (and
     $SOFTBENCH_TUNING_FILE) is looked up once per process; clear_cache() makes it look again."""
+    return choose_kernel(n, isa_name)[0]
+
+
+def choose_kernel(n: int, isa_name: str) -> tuple[str, str | None]:
+    """(algorithm, tile) "auto" runs for a row of n elements on `isa_name`; tile None is the
+    ISA's default tile. Looked up as choose() is."""
     global _current
     sel = _current
     if sel is None:
         sel = _current = selector()
-    return sel.choose(n, isa_name)
+    return sel.choose_kernel(n, isa_name)
 
 
 def clear_cache() -> None:

@@ -97,6 +97,7 @@ class Item:
     isa: str
     fn: Any
     variant: str | None = None  # forced store kind ("temporal", "nt"); None: chosen by size
+    tile: str | None = None  # the kernel's tile (catalog.TILES); None: its ISA's default tile
     calls: int = 1
     samples: list[float] = field(default_factory=list)
     switches: list[int] = field(default_factory=list)  # involuntary context switches per sample
@@ -104,7 +105,7 @@ class Item:
 
     @property
     def key(self) -> str:
-        return kernel_label(self.name, self.isa, self.variant)
+        return kernel_label(self.name, self.isa, self.variant, self.tile)
 
     @property
     def label(self) -> str:
@@ -169,7 +170,8 @@ def reference_check(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, exac
 
 def measure_point(
     n: int,
-    kernels: list[tuple[str, str, str | None, Any, Any]],  # (algorithm, isa, variant, kernel fn, twin fn)
+    # (algorithm, isa, variant, kernel fn, twin fn, tile): tile None is the ISA's default tile
+    kernels: list[tuple[str, str, str | None, Any, Any, str | None]],
     streams: list[tuple[str, str, Any, int, int]],  # (name, isa, fn, read B, write B)
     timer: Timer,
     baselines: list[tuple[str, str]] = (),  # (library name, version): timed by a Python loop
@@ -205,23 +207,24 @@ def measure_point(
     x, y, y_twin = (threads.touched_array(rows, cols, pool) for _ in range(3))
     np.multiply(rng.standard_normal(n, dtype=np.float32), np.float32(4.0), out=x)
     if parallel:  # each kernel, twin and STREAM kernel as the pool's work: whole rows, or passes
-        mods = {i: build.load(i) for i in {k[1] for k in kernels} | {s[1] for s in streams}}
-        works = [(threads.kernel_work(mods[i], a, v, cols, fn=fn), threads.kernel_work(mods[i], a, v, cols, twin=True, fn=tw))
-                 if (a, i) not in user_kernels else (threads.row_work(mods[i], fn), threads.row_work(mods[i], tw))
-                 for a, i, v, fn, tw in kernels]  # fmt: skip
-        kernels = [(a, i, v, w.cdata, tw.cdata) for (a, i, v, _, _), (w, tw) in zip(kernels, works)]
-        streams = [(s, i, threads.stream_work(mods[i], fn).cdata, rb, wb) for s, i, fn, rb, wb in streams]
-    items = [Item("kernel", a, i, fn, v) for a, i, v, fn, _ in kernels]
-    items += [Item("twin", a, i, tw, v) for a, i, v, _, tw in kernels]
+        # a kernel splits a row with its own tile's passes
+        mods = {(i, t): build.load(i, t) for i, t in {(k[1], k[5]) for k in kernels} | {(s[1], None) for s in streams}}
+        works = [(threads.kernel_work(mods[i, t], a, v, cols, fn=fn), threads.kernel_work(mods[i, t], a, v, cols, twin=True, fn=tw))
+                 if (a, i) not in user_kernels else (threads.row_work(mods[i, t], fn), threads.row_work(mods[i, t], tw))
+                 for a, i, v, fn, tw, t in kernels]  # fmt: skip
+        kernels = [(a, i, v, w.cdata, tw.cdata, t) for (a, i, v, _, _, t), (w, tw) in zip(kernels, works)]
+        streams = [(s, i, threads.stream_work(mods[i, None], fn).cdata, rb, wb) for s, i, fn, rb, wb in streams]
+    items = [Item("kernel", a, i, fn, v, t) for a, i, v, fn, _, t in kernels]
+    items += [Item("twin", a, i, tw, v, t) for a, i, v, _, tw, t in kernels]
     items += [Item("stream", s, i, fn) for s, i, fn, _, _ in streams]
     sync_of: dict[str, Item] = {}  # kernel key -> the empty call with its phases (threads > 1)
     if nthreads > 1:
         empty: dict[str, Item] = {}  # one per phase structure: rows, or an algorithm's passes
-        for (a, i, v, _, _), (w, _) in zip(kernels, works):
+        for (a, i, v, _, _, t), (w, _) in zip(kernels, works):
             phases = "rows" if rows > 1 else "+".join(map(str, w.merges))
             if phases not in empty:
                 empty[phases] = Item("sync", f"sync[{phases}]", "", threads.empty_work(timer.harness, w).cdata)
-            sync_of[kernel_label(a, i, v)] = empty[phases]
+            sync_of[kernel_label(a, i, v, t)] = empty[phases]
         items += empty.values()
     if baselines:
         # prepared now (imports, sessions): only the call is timed, like a kernel's
@@ -305,6 +308,7 @@ def measure_point(
             "twin_samples_ns": twin.samples,
             "twin_calls_per_sample": twin.calls,
             **({"variant": item.variant} if item.variant else {}),
+            **({"tile": item.tile} if item.tile else {}),
             **({"cpu": cpu} if cpu is not None else {}),
             **shape,
             **({"sync_ns": float(np.median(sync.samples)) / sync.calls} if sync is not None else {}),

@@ -13,6 +13,7 @@ from softbench.bench.sizes import _refuse_memory
 from softbench.bench.sizes import _sweep_points
 from softbench.bench.sizes import bytes_needed
 from softbench.bench.suites import ISAS, Suite
+from softbench.catalog import TILES, tile_names
 from softbench.errors import InputError
 from softbench.results import naming
 
@@ -121,3 +122,37 @@ def resolve_threads(suite: Suite, cpus: int, *, strict: bool = False) -> tuple[l
         raise InputError(f"{src}: {over[0]} threads need {over[0]} CPUs, but this process may use {cpus}; "
                          "use --threads with counts up to that, or 'all'")  # fmt: skip
     return [t for t in counts if t <= cpus], over
+
+
+# The --variants words that select tiles rather than store kinds: each ISA's default tile, every tile.
+DEFAULT_TILE, ALL_TILES = "default", "tiles"
+
+
+def is_tile_word(word: str) -> bool:
+    return word in (DEFAULT_TILE, ALL_TILES) or word in tile_names()
+
+
+def resolve_tiles(words: Iterable[str], isas: Iterable[str]) -> tuple[dict[str, list[str | None]], list[str]]:
+    """The tiles to measure per ISA from the --variants words that name tiles ("default", "tiles",
+    tile names; none given: the default tile): ISA -> tile names in tiles.def's order, None for
+    the default tile (records and labels leave it unnamed); an ISA that has none of the named
+    tiles maps to []. Also returns warnings for tile names some of the ISAs lack; a tile name none
+    of them has is an InputError."""
+    words = list(dict.fromkeys(words)) or [DEFAULT_TILE]
+    isas = list(isas)
+    out: dict[str, list[str | None]] = {}
+    for isa in isas:
+        tiles = TILES[isa]
+        chosen = {t for t in tiles if ALL_TILES in words or t in words or (DEFAULT_TILE in words and tiles[t].default)}
+        out[isa] = [None if tiles[t].default else t for t in tiles if t in chosen]
+    notes = []
+    for word in words:
+        if word in (DEFAULT_TILE, ALL_TILES):
+            continue
+        lacking = [isa for isa in isas if word not in TILES[isa]]
+        if len(lacking) == len(isas):
+            have = "; ".join(f"{isa}: {', '.join(TILES[isa])}" for isa in isas)
+            raise InputError(f"command line: no ISA of this run has the tile '{word}' (tiles are per ISA; {have})")
+        if lacking:
+            notes.append(f"tile {word} is not a tile of {', '.join(lacking)}: not measured there")
+    return out, notes

@@ -15,7 +15,8 @@ from softbench.bench import baselines as bl, measure, plan as host_plan, stats, 
 from softbench.bench.measure import pin_to_one_cpu, reliability_warnings, Timer
 from softbench.bench.stopping import stop_message, StopSignals
 from softbench.bridge import build
-from softbench.bridge.resolve import check_variant
+from softbench.bridge.resolve import check_variant, VARIANTS
+from softbench.catalog import check_tile, tile_names
 from softbench.errors import InputError, SoftbenchError
 from softbench.host import isa as isa_mod, machine, placement, threads as th
 from softbench.host.caches import cache_levels, last_level_cache_bytes
@@ -48,6 +49,11 @@ class Plan:
     stream_isa: str
     # store variants to measure: None = chosen by size (the default kernels), "temporal", "nt"
     variants: list = field(default_factory=lambda: [None])
+    # tiles to measure per ISA (native/tiles.def): None is the ISA's default tile; an ISA missing
+    # here measures its default tile only
+    tiles: dict = field(default_factory=dict)
+    tile_words: list = field(default_factory=list)  # the --variants words that chose them
+    tile_notes: list = field(default_factory=list)  # tiles some ISAs lack, to warn about
     baselines: list = field(default_factory=list)  # (library, version) measured beside the kernels
     skipped_baselines: dict = field(default_factory=dict)  # library -> why it is not measured
     shapes: list = field(default_factory=list)  # batches (rows, cols), measured after the sizes
@@ -66,10 +72,14 @@ class Plan:
         return sum(self.point_work(r * c, t) for r, c in self.points for t in self.threads)
 
     def point_work(self, n: int, threads: int = 1) -> float:
-        items = 2 * len(self.isas) * len(self.algorithms) * len(self.variants) + 4 + 2 * len(self.baselines)
+        kernels = sum(len(self.tiles_of(isa)) for isa in self.isas) * len(self.algorithms) * len(self.variants)
+        items = 2 * kernels + 4 + 2 * len(self.baselines)
         items += 2 * len(self.user_kernels)
         per_sample = max(self.suite.min_time, n * 2e-9 / threads)
         return items * (self.suite.repetitions + self.suite.warmup + 2) * per_sample
+
+    def tiles_of(self, isa: str) -> list:
+        return self.tiles.get(isa, [None])
 
 
 def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=None, min_time=None, seed=None,
@@ -77,7 +87,8 @@ def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=
               kernel_cflags=None, kernel_timeout=None, kernel_thread_safe=False) -> Plan:
     """The suite (built-in name or path) with command-line overrides, resolved for this host.
 
-    variants: comma-separated store variants ("auto", "temporal", "nt"); default auto only.
+    variants: comma-separated store variants ("auto", "temporal", "nt") and tiles ("default", "tiles"
+    for every tile of each ISA, or tile names such as "x32-acc2"); default auto and the default tile.
     baselines: comma-separated libraries (numpy, scipy, torch, onnxruntime, xnnpack) or "all";
     those not installed are skipped with the reason. shapes: comma-separated batches "ROWSxCOLS". threads:
     comma-separated thread counts or "all"; more than the CPUs this process may use is an error
@@ -104,16 +115,22 @@ def make_plan(suite_ref, *, algorithms=None, isas=None, sizes=None, repetitions=
     ns = host_plan.resolve_sizes(src(sizes), llc, available, cap=sizes is None)
     counts, over = host_plan.resolve_threads(src(threads), len(th.allowed_cpus()), strict=threads is not None)
     specs = user_kernels.command_line_specs(kernels, kernel_passes, kernel_cflags, kernel_thread_safe)
+    store_variants, tile_words = _parse_variants(variants)
+    tiles, tile_notes = host_plan.resolve_tiles(tile_words, selection.isas)
+    run_isas = [i for i in selection.isas if tiles[i]]  # an ISA with none of the named tiles runs nothing
     if kernel_timeout is not None and not (isinstance(kernel_timeout, (int, float)) and kernel_timeout > 0):
         raise InputError(f"command line: option 'kernel-timeout' must be a number of seconds > 0, got {kernel_timeout!r}")
     return Plan(
         suite=suite,
         sizes=ns,
-        isas=list(selection.isas),
+        isas=run_isas,
         skipped_isas={i: status[i].reason if i in status else "unknown ISA" for i in selection.skipped},
         algorithms=list(suite.algorithms),
         stream_isa=isa_mod.best(),
-        variants=_parse_variants(variants),
+        variants=store_variants,
+        tiles=tiles,
+        tile_words=tile_words,
+        tile_notes=tile_notes,
         shapes=host_plan.resolve_shapes(src(shapes), llc, available),
         threads=counts,
         skipped_threads=over,
@@ -131,11 +148,17 @@ def _baselines(text) -> dict:
     return {"baselines": bl.available_baselines(names), "skipped_baselines": bl.skipped_baselines(names)}
 
 
-def _parse_variants(text) -> list:
-    if not text:
-        return [None]
-    names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
-    return list(dict.fromkeys(check_variant(v) for v in names)) or [None]
+def _parse_variants(text) -> tuple[list, list[str]]:
+    """(store variants, tile words) of --variants: store kinds (auto, temporal, nt) and tiles
+    (default, tiles, tile names) may be mixed; each kind unnamed is its default."""
+    names = [t.strip() for t in (text.split(",") if isinstance(text, str) else text or []) if t.strip()]
+    tile_words = [n for n in names if host_plan.is_tile_word(n)]
+    stores = [n for n in names if n not in tile_words]
+    for name in stores:
+        if name not in ("auto", "", *VARIANTS):
+            raise InputError(f"unknown variant {name!r}; choose one of: auto, {', '.join(VARIANTS)} (store kinds), "
+                             f"{host_plan.DEFAULT_TILE}, {host_plan.ALL_TILES} or a tile ({', '.join(tile_names())})")  # fmt: skip
+    return list(dict.fromkeys(check_variant(v) for v in stores)) or [None], tile_words
 
 
 @dataclass
@@ -180,7 +203,12 @@ def run(plan: Plan, output: Path | None, progress: Progress | None = None, resum
     context["ftz_daz_set"] = bool(context.get("ftz_daz"))
     context["sizes"] = plan.sizes
     context["shapes"] = [list(s) for s in plan.shapes]
-    context["variants"] = [v or "auto" for v in plan.variants]
+    # the tile words ride along, so that `run --resume` measures the same tiles
+    context["variants"] = [v or "auto" for v in plan.variants] + plan.tile_words
+    if plan.tiles and any(t is not None for isa in plan.isas for t in plan.tiles_of(isa)):
+        # what each measured tile is, and the flags that made it (the default tile's are in "compiler")
+        context["tiles"] = {isa: [{**check_tile(isa, t).to_dict(), "flags": build.flags_for(isa, t)} for t in plan.tiles_of(isa)]
+                            for isa in plan.isas}  # fmt: skip
     if plan.baselines:
         context["baselines"] = [name for name, _ in plan.baselines]
     thp = placement.thp_mode()
@@ -233,6 +261,8 @@ def _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before,
             warn(f"ISA {name} skipped: {why}")
         for name, why in plan.skipped_baselines.items():
             warn(f"baseline {name} skipped: {why}")
+        for text in plan.tile_notes:
+            warn(text)
         if cpu is None:
             warn("could not pin the measuring thread to one CPU (no sched_setaffinity): the OS may migrate it mid-sample")
         for t in plan.skipped_threads:
@@ -250,16 +280,17 @@ def _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before,
 
         # Kernels must be correct before they are fast: the correctness matrix first.
         kernels = []
-        for isa_name in plan.isas:
-            module = build.use_store_policy(build.load(isa_name))
+        for isa_name, tile in ((i, t) for i in plan.isas for t in plan.tiles_of(i)):
+            module = build.use_store_policy(build.load(isa_name, tile))  # a tile's module is built now
             for alg in plan.algorithms:
                 for variant in plan.variants:
-                    label = kernel_label(alg, isa_name, variant)
+                    label = kernel_label(alg, isa_name, variant, tile)
                     if label in failed:
                         continue  # failed in the stopped session; its failure is in the file
                     progress.describe(f"verifying {label}")
                     writer.set_in_progress(f"verifying {label}")
-                    report = verify.verify_kernel(alg, isa_name, large=False, seed=plan.suite.seed, variant=variant)
+                    report = verify.verify_kernel(alg, isa_name, large=False, seed=plan.suite.seed, variant=variant,
+                                                  tile=tile)  # fmt: skip
                     if not report.passed:
                         first = report.failures[0]
                         writer.fail(label, f"failed verification: {first.case}: {first.detail}",
@@ -267,7 +298,7 @@ def _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before,
                         progress.message(f"{label} failed verification ({first.case}: {first.detail}); not timed")
                         continue
                     fn, twin = module.variants[(alg, variant)] if variant else (module.kernels[alg], module.twins[alg])
-                    kernels.append((alg, isa_name, variant, fn, twin))
+                    kernels.append((alg, isa_name, variant, fn, twin, tile))
         user = user_kernels.by_key(plan.user_kernels)
         one_row_sizes = list(dict.fromkeys(cols for _, cols in plan.points))  # a batch's rows too
         for uk in plan.user_kernels:
@@ -282,7 +313,7 @@ def _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before,
             if checked.address_sanitizer.startswith("not run: no sanitizer"):
                 writer.warn(f"{uk.label}: not checked under AddressSanitizer ({checked.address_sanitizer[9:]}); "
                             "reads outside x whose value is unused go unseen")  # fmt: skip
-            kernels.append((uk.name, uk.isa, None, uk.fn, uk.twin))
+            kernels.append((uk.name, uk.isa, None, uk.fn, uk.twin, None))
         if plan.threads != [1] and any(not k.spec.thread_safe for k in plan.user_kernels):
             writer.warn("user kernels not declared thread-safe (thread_safe = true) are measured on one thread only")
         if plan.threads != [1] and plan.sizes and plan.user_kernels:
@@ -319,7 +350,7 @@ def _sweep(plan, writer, context, outcome, timer, levels, rng, cpu, load_before,
             for label, message in point.failures:
                 writer.fail(label, message, n=n)
                 progress.message(f"{label}: {message}; no figure recorded, dropped from the rest of the run")
-                kernels = [k for k in kernels if kernel_label(k[0], k[1], k[2]) != label]
+                kernels = [k for k in kernels if kernel_label(k[0], k[1], k[2], k[5]) != label]
                 plan.baselines = [b for b in plan.baselines if kernel_label(b[0], "library") != label]
             writer.set_in_progress(None)
         noisy = [(label, s) for label, s in _spreads(outcome.records) if s > 0.10]
@@ -366,7 +397,7 @@ def _disturbance_text(records) -> str:
 
 
 def _name(r: dict[str, Any]) -> str:
-    return series_name(r["algorithm"], r.get("variant"), r.get("threads", 1), (r.get("shape") or [1])[0])
+    return series_name(r["algorithm"], r.get("variant"), r.get("threads", 1), (r.get("shape") or [1])[0], r.get("tile"))
 
 
 def _spreads(records):

@@ -66,6 +66,7 @@ class KernelReport:
     algorithm: str
     isa: str
     results: list[CaseResult] = field(default_factory=list)
+    tile: str | None = None  # None: the ISA's default tile
 
     @property
     def passed(self) -> bool:
@@ -203,18 +204,21 @@ def _aligned_view(buf: np.ndarray, guard: int, offset: int, n: int) -> np.ndarra
     return buf[start : start + n]
 
 
-def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0, variant: str | None = None) -> KernelReport:
-    fn, module = kernel(algorithm, isa, variant)
-    report = KernelReport(algorithm, isa)
+def verify_kernel(algorithm: str, isa: str, large: bool = True, seed: int = 0, variant: str | None = None,
+                  tile: str | None = None) -> KernelReport:
+    """The correctness matrix on one kernel; `tile` None is the ISA's default tile. The tail
+    cases follow the tile's own block (lanes x unroll), as its module was compiled."""
+    fn, module = kernel(algorithm, isa, variant, tile)
+    report = KernelReport(algorithm, isa, tile=tile)
     alg = algorithms()[algorithm]
-    for case in cases(block_of(isa), alg.max_abs_x, large=large):
-        report.results.append(run_case(fn, load(isa).ffi, case, seed))
+    for case in cases(block_of(isa, tile), alg.max_abs_x, large=large):
+        report.results.append(run_case(fn, module.ffi, case, seed))
     return report
 
 
-def block_of(isa: str) -> int:
-    """Floats per unrolled iteration (SB_W x SB_UNROLL) of the ISA's module, as compiled."""
-    return int(getattr(load(isa).lib, f"sb_block_floats__{isa}"))
+def block_of(isa: str, tile: str | None = None) -> int:
+    """Floats per unrolled iteration (SB_W x SB_UNROLL) of the module of the ISA's tile, as compiled."""
+    return int(getattr(load(isa, tile).lib, f"sb_block_floats__{isa}"))
 
 
 @dataclass

@@ -1,12 +1,18 @@
-"""Compile native/ into one shared library per ISA, cache it per user, load it through cffi.
+"""Compile native/ into one shared library per ISA and tile, cache it per user, load it through cffi.
 
-Each ISA's module is built with that ISA's flags (kernels.ISAS) by the C compiler directly, so the
+Each ISA's module is built with that ISA's flags (catalog.ISAS) and its tile's -D's (catalog.TILES)
+by the C compiler directly, so the
 exact command line can be recorded in result files, then loaded with cffi's ABI mode
 (``ffi.dlopen``): no Python headers or setuptools are needed at run time. The cache key hashes the
 sources, the compiler (path and version) and the flags, so a second run compiles nothing and a
 change to any of them builds a new module. Builds take a per-module file lock and publish with an
 atomic rename, so runs started at once neither corrupt nor half-read the cache. A manifest beside
 each module holds its SHA-256: a damaged module is reported, never loaded.
+
+An ISA's default tile is its module for every caller that names no tile (load(isa)); another tile's
+module is compiled only when a caller asks for that tile (load(isa, tile)). Every tile of an ISA
+exports the same symbols (sb_kernel_table__<isa>, ...): each module is opened on its own
+(RTLD_LOCAL), so they do not clash, and one cffi declaration serves them all.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from softbench.catalog import COMMON_FLAGS, ISAS, native_dir
+from softbench.catalog import COMMON_FLAGS, ISAS, Tile, check_tile, native_dir
 from softbench.errors import BuildError
 from softbench.host import machine
 
@@ -148,19 +154,31 @@ def _ensure_writable(folder: Path) -> None:
         ) from None
 
 
-def sources_for(isa: str) -> list[Path]:
-    """The translation units of an ISA's module."""
+def carries_harness(isa: str, tile: Tile | str | None = None) -> bool:
+    """Whether this module holds the harness: the default tile of HARNESS_ISA only (one harness
+    per process; the other tiles' modules hold kernels alone)."""
+    return isa == HARNESS_ISA and _tile(isa, tile).default
+
+
+def _tile(isa: str, tile: Tile | str | None) -> Tile:
+    return tile if isinstance(tile, Tile) else check_tile(isa, tile)
+
+
+def sources_for(isa: str, tile: Tile | str | None = None) -> list[Path]:
+    """The translation units of an ISA's module (of its default tile unless `tile` names one)."""
     root = native_dir()
     units = [root / "kernels" / f"{isa}.c"]
-    if isa == HARNESS_ISA:
+    if carries_harness(isa, tile):
         units.append(root / "harness.c")
         units.append(root / "perf_counters.c")  # hardware counters (perf_event_open) for `profile`
         units.append(root / "threads.c")  # the thread pool of `run --threads` and softmax(threads=)
     return units
 
 
-def flags_for(isa: str) -> list[str]:
-    return [*COMMON_FLAGS, *ISAS[isa].flags]
+def flags_for(isa: str, tile: Tile | str | None = None) -> list[str]:
+    """The module's compiler flags: the common ones, the ISA's, the tile's shape (default tile
+    unless `tile` names one)."""
+    return [*COMMON_FLAGS, *ISAS[isa].flags, *_tile(isa, tile).defines()]
 
 
 def source_digest() -> str:
@@ -179,9 +197,9 @@ def source_digest() -> str:
 _source_digest = source_digest  # the former private name
 
 
-def _cdef(isa: str) -> str:
+def _cdef(isa: str, harness: bool) -> str:
     text = CDEF_COMMON + CDEF_TABLE.format(isa=isa)
-    return text + CDEF_HARNESS if isa == HARNESS_ISA else text
+    return text + CDEF_HARNESS if harness else text
 
 
 @dataclass(frozen=True)
@@ -221,6 +239,8 @@ class BuiltModule:
     # the non-temporal threshold set by set_nt_threshold / use_store_policy; None: never set, so
     # the module keeps its compiled default (SIZE_MAX: normal stores at every size)
     nt_threshold: int | None = None
+    tile: str = ""  # its tile's name (catalog.TILES); set by build()
+    default_tile: bool = True  # the ISA's default tile: the module every caller that names none gets
 
     def build_info(self) -> dict:
         """What a result file records about how this ISA's kernels were built."""
@@ -263,21 +283,28 @@ def compile_shared(compiler: Compiler, flags: list[str], sources: list[Path], li
     return command
 
 
-def _compile(isa: str, compiler: Compiler, flags: list[str], target: Path) -> list[str]:
-    libs = ["-lm", *(HARNESS_LIBS if isa == HARNESS_ISA else ())]
-    return compile_shared(compiler, flags, sources_for(isa), libs, target, f"the {isa} kernels")
+def _compile(isa: str, tile: Tile, compiler: Compiler, flags: list[str], target: Path) -> list[str]:
+    libs = ["-lm", *(HARNESS_LIBS if carries_harness(isa, tile) else ())]
+    what = f"the {isa} kernels" if tile.default else f"the {isa} kernels of tile {tile.name}"
+    return compile_shared(compiler, flags, sources_for(isa, tile), libs, target, what)
 
 
-def build(isa: str) -> BuiltModule:
-    """The ISA's module, compiled now if the cache has no module for these sources/compiler/flags."""
+def build(isa: str, tile: Tile | str | None = None) -> BuiltModule:
+    """The module of an ISA's tile (its default tile unless `tile` names one), compiled now if the
+    cache has no module for these sources/compiler/flags (the flags hold the tile's shape)."""
     compiler = find_compiler()
-    flags = flags_for(isa)
+    tile = _tile(isa, tile)
+    flags = flags_for(isa, tile)
     digest = source_digest()
-    key_parts = [BUILD_FORMAT, digest, compiler.path, compiler.version, compiler.command, flags, _cdef(isa)]
+    key_parts = [BUILD_FORMAT, digest, compiler.path, compiler.version, compiler.command, flags,
+                 _cdef(isa, carries_harness(isa, tile))]  # fmt: skip
+    # The default tile keeps the cache's former name; another tile's name says which it is.
+    stem = f"softbench-{isa}" if tile.default else f"softbench-{isa}-{tile.name}"
     target, command, compiled_now = cached_build(
-        f"softbench-{isa}", key_parts, lambda target: _compile(isa, compiler, flags, target), {"isa": isa}
+        stem, key_parts, lambda target: _compile(isa, tile, compiler, flags, target), {"isa": isa, "tile": tile.name}
     )
-    return BuiltModule(isa, target, compiler, flags, command, compiled_now, source_digest=digest)
+    return BuiltModule(isa, target, compiler, flags, command, compiled_now, source_digest=digest,
+                       tile=tile.name, default_tile=tile.default)  # fmt: skip
 
 
 def cached_build(stem: str, key_parts: list, compile_to, meta: dict) -> tuple[Path, list[str], bool]:
@@ -323,7 +350,8 @@ def cached_build(stem: str, key_parts: list, compile_to, meta: dict) -> tuple[Pa
     return target, command, compiled_now
 
 
-_loaded: dict[str, BuiltModule] = {}
+_loaded: dict[str, BuiltModule] = {}  # the default tiles' modules, by ISA
+_loaded_tiles: dict[tuple[str, str], BuiltModule] = {}  # the other tiles' modules, by (ISA, tile)
 _ffi = None
 
 
@@ -340,14 +368,19 @@ def shared_ffi():
     return _ffi
 
 
-def load(isa: str) -> BuiltModule:
-    """Build (if needed) and load the ISA's module; kernels keyed by algorithm name.
+def load(isa: str, tile: Tile | str | None = None) -> BuiltModule:
+    """Build (if needed) and load the module of an ISA's tile (its default tile unless `tile`
+    names another); kernels keyed by algorithm name.
 
     Loading does not check that the CPU runs the ISA: callers go through softbench.isa first.
     """
-    if isa in _loaded:
-        return _loaded[isa]
-    module = build(isa)
+    tile = _tile(isa, tile)
+    if tile.default:
+        if isa in _loaded:
+            return _loaded[isa]
+    elif (isa, tile.name) in _loaded_tiles:
+        return _loaded_tiles[(isa, tile.name)]
+    module = build(isa, tile)
     ffi = shared_ffi()
     try:
         lib = ffi.dlopen(str(module.path))
@@ -358,7 +391,7 @@ def load(isa: str) -> BuiltModule:
             f"the cached kernel module {module.path} cannot be loaded ({exc}); delete {module.path.parent} and run again"
         ) from None
     _check_abi(ffi, getattr(lib, f"sb_abi_table__{isa}"), isa)
-    if isa == HARNESS_ISA:
+    if carries_harness(isa, tile):
         _check_abi(ffi, lib.sb_harness_abi_table, "harness")
     module.lib, module.ffi = lib, ffi
     for i in range(count[0]):
@@ -379,7 +412,10 @@ def load(isa: str) -> BuiltModule:
         p = Pass(ffi.string(e.algorithm).decode(), name, e.fn, e.twin, e.read_x, e.read_y, e.write_y,
                  e.fn_nt, e.twin_nt, e.merge)
         module.passes.setdefault(p.algorithm, []).append(p)
-    _loaded[isa] = module
+    if tile.default:
+        _loaded[isa] = module
+    else:
+        _loaded_tiles[(isa, tile.name)] = module
     return module
 
 

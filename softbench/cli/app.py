@@ -18,7 +18,7 @@ from softbench.bench import runner, verify
 from softbench.bench.resume import plan_for_resume
 from softbench.bridge import build
 from softbench.bridge.resolve import VARIANTS
-from softbench.catalog import algorithms, check_algorithm, ISAS
+from softbench.catalog import algorithms, check_algorithm, ISAS, TILES, tile_names
 from softbench.cli.analysis import register as _register_analysis
 from softbench.cli.common import choices, escape_help, exit_codes_text, quiet_broken_pipe, split_list
 from softbench.cli.export import register as _register_export
@@ -71,9 +71,10 @@ def info_cmd(json_out: bool = JsonOpt) -> None:
     """
     ctx = collect_full_context()
     if json_out:
-        _print_json(ctx)
+        # the tiles the catalog declares, beside the context (whose "tiles" are a run's measured ones)
+        _print_json({**ctx, "kernel_tiles": _tiles_json()})
     else:
-        terminal.print_info(_console(), ctx)
+        terminal.print_info(_console(), ctx, TILES)
 
 
 @app.command("doctor")
@@ -118,11 +119,16 @@ def list_cmd(json_out: bool = JsonOpt) -> None:
         problem = f"no C compiler: the kernels cannot be built here until one is installed ({e})"
     if json_out:
         _print_json({"kernels": rows, "isas": {n: {"runs": s.runs, "reason": s.reason} for n, s in status.items()},
-                     **({"compiler_problem": problem} if problem else {})})  # fmt: skip
+                     "tiles": _tiles_json(), **({"compiler_problem": problem} if problem else {})})  # fmt: skip
     else:
         terminal.print_kernel_matrix(_console(), algorithms(), ISAS, status)
+        terminal.print_tiles(_console(), TILES, status)
         if problem:
             _console().print(f"note: {problem}", markup=False)
+
+
+def _tiles_json() -> dict:
+    return {isa_name: [t.to_dict() for t in tiles.values()] for isa_name, tiles in TILES.items()}
 
 
 @app.command("verify")
@@ -168,7 +174,7 @@ def run_cmd(
     repetitions: Optional[int] = typer.Option(None, "--repetitions", "-r", help="Samples per point (>= 5)."),
     min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample (the loop of calls is calibrated to last at least this)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the input data and the shuffled run order."),
-    variants: Optional[List[str]] = typer.Option(None, "--variants", help=f"Store variants to measure (repeatable or comma-separated): auto (by size: non-temporal past the LLC; the default), {choices(VARIANTS)}."),
+    variants: Optional[List[str]] = typer.Option(None, "--variants", help=f"Store variants and kernel tiles to measure (repeatable or comma-separated): auto (by size: non-temporal past the LLC; the default), {choices(VARIANTS)}; default (each ISA's default tile; the default), tiles (every tile of each ISA) or tile names ({choices(tile_names())}; see softbench list)."),
     baselines: Optional[List[str]] = typer.Option(None, "--baselines", help="Also measure libraries: comma-separated numpy, scipy, torch, onnxruntime, xnnpack, or 'all' (torch/onnxruntime: pip install 'softbench[baselines]'; xnnpack: apt-get install libxnnpack0)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Result file to write (default: ./softbench-<host>-<time>.json; a folder, or a name ending in '/': a fresh name in it); an existing file is kept unless --force."),
     kernel: Optional[List[str]] = typer.Option(None, "--kernel", "-k", help="Your own kernel, FILE:SYMBOL[@ISA] (repeatable): a C source compiled with the ISA's flags (default: this host's best) or a prebuilt .so, exporting void SYMBOL(size_t n, const float *x, float *y). Verified like the built-ins, then timed beside them."),

@@ -10,7 +10,8 @@ import typer
 
 from softbench.analysis import tuning
 from softbench.bench import profile as prof_mod, runner
-from softbench.catalog import algorithms, check_algorithm, ISAS
+from softbench.bench.plan import ALL_TILES, is_tile_word
+from softbench.catalog import algorithms, check_algorithm, ISAS, tile_names
 from softbench.cli.common import choices, split_list
 from softbench.bench.sizes import resolve_size
 from softbench.errors import InputError
@@ -91,17 +92,21 @@ def register(app: typer.Typer) -> None:
         sizes: Optional[List[str]] = typer.Option(None, "--sizes", "--size", "-n", help="Sizes (repeatable or comma-separated: 4Ki, 1e6, 2^26, 4xLLC); override the suite's (4Ki ... past 4x LLC)."),
         repetitions: Optional[int] = typer.Option(None, "--repetitions", "-r", help=f"Samples per point (>= 5). Default: {TUNE_REPETITIONS}."),
         min_time: Optional[float] = typer.Option(None, "--min-time", help="Seconds per sample. Default: the suite's."),
+        tiles: Optional[List[str]] = typer.Option(None, "--tiles", help="Kernel tiles to measure and choose among (native/tiles.def): default (each ISA's default tile; the default), all (every tile of the ISA), or tile names (repeatable or comma-separated, e.g. x64-acc2). The chosen tile per size is recorded."),
         result: Optional[Path] = typer.Option(None, "--result", help="Where the sweep's result file goes. Default: runs/ beside the tuning file."),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="The tuning file to write. Default: $SOFTBENCH_TUNING_FILE, else tuning.json in the per-user data folder."),
         show: bool = typer.Option(False, "--show", help="Print the current tuning file and what algorithm='auto' uses; measure nothing."),
         json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout instead of tables."),
     ) -> None:
         """Measure which algorithm is fastest at each size on this CPU (every algorithm on the best
-        ISA, sizes from L1 to past 4x the LLC) and write the tuning file that
-        softbench.softmax(x, algorithm="auto") reads: per ISA the fastest algorithm per size band,
-        the crossovers, and the machine (CPU model, hostname) and softbench version.
+        ISA, sizes from L1 to past 4x the LLC; with --tiles, every algorithm in each tile) and
+        write the tuning file that softbench.softmax(x, algorithm="auto") reads: per ISA the fastest
+        algorithm and tile per size band, the crossovers, and the machine (CPU model, hostname)
+        and softbench version.
 
         Example: softbench tune            (or: softbench tune --from results/run.json)
+
+        Example: softbench tune --tiles all --sizes 4Ki,64Ki,1Mi
         """
         path = Path(output) if output is not None else tuning.tuning_path()
         isa_names = ",".join(split_list(isa_names)) or None
@@ -124,8 +129,8 @@ def register(app: typer.Typer) -> None:
             return
         notes: list[str] = []
         if from_file is not None:
-            if any(v is not None for v in (isa_names, sizes, repetitions, min_time, result)) or suite != "quick":
-                raise InputError("--from derives the tuning from a finished run; it takes no sweep options (--suite, --isa, --sizes, --repetitions, --min-time, --result)")
+            if any(v is not None for v in (isa_names, sizes, repetitions, min_time, result, tiles)) or suite != "quick":
+                raise InputError("--from derives the tuning from a finished run (with the tiles it measured); it takes no sweep options (--suite, --isa, --sizes, --repetitions, --min-time, --tiles, --result)")
 
             rf = results.load(from_file)
             doc = tuning.derive(rf.results, rf.context, source=str(from_file))
@@ -135,7 +140,8 @@ def register(app: typer.Typer) -> None:
             import platform
 
             reps = TUNE_REPETITIONS if repetitions is None else repetitions
-            plan = runner.make_plan(suite, isas=isa_names or "best", sizes=sizes, repetitions=reps, min_time=min_time)
+            plan = runner.make_plan(suite, isas=isa_names or "best", sizes=sizes, repetitions=reps, min_time=min_time,
+                                    variants=_tile_words(tiles))  # fmt: skip
             if result is None:
                 result = default_result_path(path.parent / "runs", {"hostname": platform.node()})
             err_console = _console(stderr=True)
@@ -153,3 +159,12 @@ def register(app: typer.Typer) -> None:
             _print_json({"tuning_file": str(written), "usable": ok, "notes": notes, "tuning": doc})
         else:
             terminal.print_tuning(_console(), doc, written, notes)
+
+
+def _tile_words(values: Optional[List[str]]) -> Optional[str]:
+    """tune --tiles as run --variants words: default, all (= "tiles"), or tile names; only tiles."""
+    words = split_list(values)
+    for word in words:
+        if word != "all" and not is_tile_word(word):
+            raise InputError(f"unknown tile {word!r} for --tiles; choose default, all or a tile: {', '.join(tile_names())}")
+    return ",".join(ALL_TILES if w == "all" else w for w in words) or None

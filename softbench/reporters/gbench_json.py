@@ -3,7 +3,7 @@ it (github-action-benchmark's "googlecpp").
 
 Each raw sample is one repetition (run_type "iteration", `iterations` = the sample's calls),
 followed by the mean, median, stddev and cv aggregates as google/benchmark writes them. Names are
-`<algorithm>/<isa>/<N>` (then `/rows:R`, `/variant:V`, `/threads:T` where they apply), and
+`<algorithm>/<isa>/<N>` (then `/rows:R`, `/variant:V`, `/tile:T`, `/threads:T` where they apply), and
 softbench.results.gbench reads them back. softbench times wall-clock only, so `cpu_time` repeats
 `real_time` (the context says so).
 """
@@ -29,9 +29,10 @@ CPU_TIME_NOTE = "cpu_time repeats real_time: softbench measures wall-clock time 
 
 
 def gbench_name(r: Record) -> str:
-    """`<algorithm>/<isa>/<N>[/rows:R][/variant:V][/threads:T]`, as softbench.results.gbench reads it."""
+    """`<algorithm>/<isa>/<N>[/rows:R][/variant:V][/tile:T][/threads:T]`, as softbench.results.gbench reads it."""
     return (f"{r.algorithm}/{r.isa}/{r.n}" + (f"/rows:{r.rows}" if r.rows > 1 else "")
-            + (f"/variant:{r.variant}" if r.variant else "") + (f"/threads:{r.threads}" if r.threads > 1 else ""))  # fmt: skip
+            + (f"/variant:{r.variant}" if r.variant else "") + (f"/tile:{r.tile}" if r.tile else "")
+            + (f"/threads:{r.threads}" if r.threads > 1 else ""))  # fmt: skip
 
 
 def _gbench_context(rf: ResultFile) -> dict[str, Any]:
@@ -80,7 +81,7 @@ _AGGREGATES: dict[str, Callable[[np.ndarray], float]] = {
 def gbench_document(rf: ResultFile) -> dict[str, Any]:
     """One result file as a Google Benchmark JSON document (see the module doc)."""
     benchmarks: list[dict[str, Any]] = []
-    for family, r in enumerate(sorted(rf.results, key=lambda r: sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows))):
+    for family, r in enumerate(sorted(rf.results, key=lambda r: sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows, r.tile))):
         name = gbench_name(r)
         per_call = np.asarray(r.samples_ns, dtype=np.float64) / r.calls_per_sample
         reps = len(per_call)

@@ -207,8 +207,8 @@ def _isas(rf: ResultFile) -> list[str]:
 def _series(rf: ResultFile, isa: str) -> dict[str, list[Record]]:
     out: dict[str, list[Record]] = {}
     seen = set()
-    for r in sorted(rf.results, key=lambda r: naming.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)):
-        k = (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows)
+    for r in sorted(rf.results, key=lambda r: naming.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows, r.tile)):
+        k = (r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows, r.tile)
         if (r.isa != isa and r.isa != LIBRARY_ISA) or k in seen or r.rows > 1:  # batches: scaling, row length
             continue
         seen.add(k)

@@ -219,7 +219,7 @@ def _row_length_groups(rf: ResultFile) -> list[tuple[int, int, str, list[Record]
     lengths on the same threads and ISA (a rowlength-suite run)."""
     groups: dict[tuple[int, int, str], list[Record]] = {}
     for r in rf.results:
-        if r.isa != LIBRARY_ISA and not r.variant:
+        if r.isa != LIBRARY_ISA and not r.variant and not r.tile:
             groups.setdefault((r.n, r.threads, r.isa), []).append(r)
     out = [(n, t, i, rs) for (n, t, i), rs in groups.items() if len({r.cols for r in rs}) >= 3]
     return sorted(out, key=lambda g: (naming.order_key(g[2], naming.ISA_ORDER), -g[0], g[1]))

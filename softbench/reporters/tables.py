@@ -103,7 +103,7 @@ def same_machine_tables(result: same_machine.SameMachineComparison, changed_only
         shown = [p for p in pair.points if p.verdict in ("slower", "faster")] if changed_only else pair.points
         for p in shown:
             rows.append([
-                naming.series_name(p.algorithm, p.variant, p.threads, p.rows), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
+                naming.series_name(p.algorithm, p.variant, p.threads, p.rows, p.tile), p.isa, fmt_shape(p.n, p.rows), p.regime, fmt_ns(p.baseline_ns_per_element), fmt_ns(p.candidate_ns_per_element),
                 fmt_ratio(p.ratio), fmt_change(p.change_pct), fmt_interval(p.hl_ratio, p.ci_low, p.ci_high),
                 fmt_p(p.p_value), fmt_p(p.p_adjusted) if p.enough_samples else "-",
                 f"{p.baseline_samples}/{p.candidate_samples}", p.verdict,
@@ -261,7 +261,7 @@ def speedup_regime_table(rf: ResultFile) -> Table:
 
 
 def points_table(rf: ResultFile) -> Table:
-    recs = sorted(rf.results, key=lambda r: naming.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows))
+    recs = sorted(rf.results, key=lambda r: naming.sort_key(r.algorithm, r.isa, r.n, r.threads, r.variant, r.rows, r.tile))
     rows = []
     for r in recs:
         rows.append([naming.record_series(r), r.isa, fmt_shape(r.n, r.rows), r.regime, str(len(r.samples_ns)), fmt_ns(r.ns_per_element), fmt_ns(r.min_ns_per_element),

@@ -40,7 +40,7 @@ def _virtual_machine(virt: dict[str, Any]) -> str:
     return "no" if v is False else "unknown"
 
 
-def print_info(console, ctx: dict[str, Any]) -> None:
+def print_info(console, ctx: dict[str, Any], tiles: dict[str, Any] | None = None) -> None:
     cpu, ua = ctx["cpu"], ctx["cpu"].get("microarchitecture", {})
     console.print(f"[bold]CPU[/bold]        {cpu.get('model_name')} ({cpu.get('vendor')}), microarchitecture {ua.get('name', 'unknown')}")
     cores = ctx["cores"]
@@ -56,6 +56,8 @@ def print_info(console, ctx: dict[str, Any]) -> None:
     console.print(f"[bold]ISAs[/bold]       runs: {', '.join(isas['runs'])}")
     for name, why in isas["skipped"].items():
         console.print(f"           skipped {name}: {why}")
+    for k, name in enumerate(n for n in isas["runs"] if n in (tiles or {})):
+        console.print(f"{'[bold]tiles[/bold]      ' if k == 0 else '           '}{name}: {_tile_list(tiles[name])}")
     t = _table(console, "caches")
     for col in ("level", "type", "size", "shared by", "line"):
         t.add_column(col)
@@ -73,6 +75,23 @@ def print_info(console, ctx: dict[str, Any]) -> None:
         console.print(f"[bold]compiler[/bold]   {comp['name']} {comp['version']} ({comp['path']})")
     for name, b in comp.get("per_isa", {}).items():
         console.print(f"           {name}: {' '.join(b['flags'])}")
+
+
+def _tile_list(tiles) -> str:
+    """"x64-acc4 (default), x32-acc2, ...": the ISA's tiles in tiles.def's order."""
+    return ", ".join(t.name + (" (default)" if t.default else "") for t in tiles.values())
+
+
+def print_tiles(console, tiles, status) -> None:
+    """Each ISA's kernel tiles (native/tiles.def)."""
+    t = _table(console, "kernel tiles: x<elements per unrolled iteration>-acc<accumulators> "
+                        "(run --variants and tune --tiles measure them)")  # fmt: skip
+    t.add_column("isa", no_wrap=True)
+    t.add_column("runs")
+    t.add_column("tiles")
+    for name, per_isa in tiles.items():
+        t.add_row(name, "yes" if status[name].runs else "no", _tile_list(per_isa))
+    console.print(t)
 
 
 def print_kernel_matrix(console, algorithms, isas, status) -> None:
@@ -190,6 +209,9 @@ def print_plan(console, plan) -> None:
     )
     for name, why in plan.skipped_isas.items():
         console.print(f"skipped {name}: {why}")
+    tiles = getattr(plan, "tiles", {})
+    if any(t is not None for ts in tiles.values() for t in ts):  # say so only when not just the defaults
+        console.print("tiles: " + "; ".join(f"{i} {', '.join(t or 'default' for t in tiles[i])}" for i in plan.isas if i in tiles))
     for k in getattr(plan, "user_kernels", []):
         built = "prebuilt" if k.compile_command is None else ("compiled now" if k.compiled_now else "cached")
         console.print(f"user kernel {k.label}: {k.spec.path.name} ({built}), {k.twin_description()}")
@@ -358,10 +380,12 @@ def print_tuning(console, doc: dict[str, Any], path, notes: list[str] = ()) -> N
     console.print(f"tuning for {m['hostname']} ({m['cpu_model']}), softbench {doc['softbench_version']}")
     for isa_name, entry in doc["isas"].items():
         t = _table(console, f"{isa_name}: the fastest algorithm per size band (what softmax(x, algorithm='auto') runs)")
-        for col in ("N from", "N below", "algorithm", "measured at"):
-            t.add_column(col, justify="left" if col == "algorithm" else "right")
+        tiled = any("tile" in b for b in entry["bands"])  # format 1 files name no tile
+        for col in ("N from", "N below", "algorithm", *(("tile",) if tiled else ()), "measured at"):
+            t.add_column(col, justify="left" if col in ("algorithm", "tile") else "right")
         for b in entry["bands"]:
             t.add_row(f"{b['from_n']:,}", "-" if b["to_n"] is None else f"{b['to_n']:,}", b["algorithm"],
+                      *((str(b.get("tile") or "default"),) if tiled else ()),
                       ", ".join(f"{n:,}" for n in b["measured"]))  # fmt: skip
         console.print(t)
         print_crossovers(console, [Crossover(**c) for c in entry["crossovers"]], f"{isa_name}: crossovers")

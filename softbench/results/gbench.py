@@ -7,7 +7,7 @@ most C++ projects' microbenchmarks. Each benchmark becomes a `Record` marked `im
   `TwoPassSoftMax` is two-pass, `ThreePassSoftMaxWithRecomputing` three-pass-recompute,
   `ThreePassSoftMaxWithReloading` three-pass-reload; the first word of the recipe
   (`avx512f_p5_scalef`) is the ISA. Runs that `softbench export --format gbench-json` wrote
-  (`<algorithm>/<isa>/<N>[/rows:R][/variant:V]`) read back as they were. Any other name is kept
+  (`<algorithm>/<isa>/<N>[/rows:R][/variant:V][/tile:T]`) read back as they were. Any other name is kept
   as given for the algorithm, with its last integer argument as N and the ISA "unknown"
   (without an integer argument, N comes from an `elements` counter).
 * Times. `real_time` in `time_unit` (XNNPACK times each call by hand, `UseManualTime`, so its
@@ -55,7 +55,8 @@ _UNKNOWN_TRAFFIC = {"read_x": 4, "read_y": 0, "write_y": 4, "total": 8, "with_rf
 
 
 def parse_name(run_name: str, softbench_names: bool = False) -> dict[str, Any]:
-    """{"algorithm", "isa", "n" (None when the name has none), "rows", "variant", "recipe"} of one
+    """{"algorithm", "isa", "n" (None when the name has none), "rows", "variant", "recipe"; "tile" when
+    the name has one} of one
     run's name; see the module doc for the three kinds of names. `softbench_names`: the file was
     written by `softbench export` (its library_version says so), so `<name>/<isa>/<N>` is read as
     such for any name (library baselines too)."""
@@ -77,6 +78,8 @@ def parse_name(run_name: str, softbench_names: bool = False) -> dict[str, Any]:
                 out["rows"] = int(value)
             elif key == "variant" and value:
                 out["variant"] = value
+            elif key == "tile" and value:  # only in softbench's own names: left out otherwise
+                out["tile"] = value
         return out
     ints = [i for i, p in enumerate(parts) if p.isdigit()]
     if ints:
@@ -210,7 +213,7 @@ def _record(key: tuple[str, int], runs: list[dict[str, Any]], levels, softbench_
         ns_per_element=med, min_ns_per_element=float(per_elem.min()),
         gbps_effective=EFFECTIVE_BYTES / med if med > 0 else math.inf,
         gbps_actual=traffic["total"] / med if med > 0 else math.inf,
-        roofline_efficiency=None, max_rel_error=None, variant=parsed["variant"],
+        roofline_efficiency=None, max_rel_error=None, variant=parsed["variant"], tile=parsed.get("tile"),
         shape=[rows, n // rows] if rows > 1 else None, imported=imported,
     )  # fmt: skip
 

@@ -32,6 +32,9 @@ TOOL = "softbench"
 #     Records' "imported" marks records read from another tool's file (softbench.results.gbench);
 #     softbench never writes such records. The JSON Schema: softbench/schema/result-v1.json.
 #     Records' "user_kernel" (a user's own kernel, whose name is then the record's algorithm).
+#     Records' "tile" (the kernel's tile, native/tiles.def, e.g. "x32-acc2"), written only for a
+#     tile other than its ISA's default: a record without it is the default tile, as every record
+#     before tiles existed was; context "tiles" (the tiles a run measured, per ISA).
 SCHEMA_VERSION = 1
 SOFTBENCH_FORMAT = "softbench"  # ResultFile.source_format of softbench's own files
 # The traffic model per element (bytes), as in design/measurement.md.
@@ -97,6 +100,10 @@ class Record:
     # source's SHA-256, the exact compile command (or prebuilt), its declared traffic and its twin.
     user_kernel: dict[str, Any] | None = None
 
+    # The kernel's tile (native/tiles.def: unroll x accumulators, e.g. "x32-acc2"); None: the ISA's
+    # default tile, what every record without the field measured.
+    tile: str | None = None
+
     @property
     def rows(self) -> int:
         return self.shape[0] if self.shape else 1
@@ -126,7 +133,7 @@ _POSITIVE_OR_NULL = "a finite number > 0, or null"
 _SAMPLES = "a non-empty list of finite numbers > 0 (ns per sample)"
 _BYTES = "an object with numbers " + ", ".join(BYTES_KEYS)
 _EXPECTED = {
-    "algorithm": _STR, "isa": _STR, "regime": _STR, "variant": _STR,
+    "algorithm": _STR, "isa": _STR, "regime": _STR, "variant": _STR, "tile": _STR,
     "n": _POS_INT, "threads": _POS_INT, "calls_per_sample": _POS_INT,
     "twin_calls_per_sample": _POS_INT, "cpu": "an integer >= 0",
     "bytes_per_element": _BYTES,

@@ -16,7 +16,7 @@ COLUMNS = (
     "file", "source_format", "algorithm", "isa", "variant", "n", "rows", "cols", "threads", "regime",
     "samples", "calls_per_sample", "ns_per_element", "min_ns_per_element", "gbps_effective",
     "gbps_actual", "roofline_efficiency", "twin_ns_per_element", "max_rel_error", "sync_ns",
-    "bytes_per_element", "imported_name",
+    "bytes_per_element", "imported_name", "tile",
 )  # fmt: skip
 CONTEXT_COLUMNS = ("hostname", "cpu_model", "created", "suite", "complete")
 
@@ -37,6 +37,7 @@ def record_row(r: Any, file: str = "", source_format: str = "softbench") -> dict
         "max_rel_error": r.max_rel_error, "sync_ns": r.sync_ns,
         "bytes_per_element": r.bytes_per_element.get("total"),
         "imported_name": (r.imported or {}).get("name"),
+        "tile": r.tile,  # last: added after the others, so their positions hold; empty: the default tile
     }  # fmt: skip
 
 

@@ -2,7 +2,7 @@
  *
  * It runs the same matrix as softbench/verify.py (the guarantees of shared/design/algorithms.md)
  * against every kernel of every ISA translation unit linked into it, with a float64 reference:
- *   - every length 1 .. 2 x 64 + 1 (>= 2 x lanes x unroll + 1 for every ISA) and large lengths;
+ *   - every length 1 .. 2 x max(64, the module's lanes x unroll) + 1, and large lengths;
  *   - 4-byte-aligned (not vector-aligned) pointers;
  *   - random rows at several scales, rows in [1e3, 1e4], around -1e6, at the kernel's max |x|;
  *   - -inf masks: exact zeros at masked positions, the rest accurate;
@@ -67,8 +67,9 @@
 #endif
 
 #define REL_TOLERANCE 1e-5
-/* Every tail length 1 .. 2 * MAX_BLOCK + 1 is tested on every ISA: MAX_BLOCK covers the largest
- * lanes x unroll (AVX-512F: 16 x 4). */
+/* Every tail length 1 .. 2 * MAX_BLOCK + 1 is tested on every ISA, and up to 2 x the module's own
+ * lanes x unroll + 1 where that is larger (a wider tile of native/tiles.def): MAX_BLOCK is the
+ * default tiles' largest (AVX-512F: 16 x 4). */
 #define MAX_BLOCK 64
 #define Y_CANARY 12345.0f
 #define MAX_DETAILS 5
@@ -204,7 +205,7 @@ static void fill(const test_case *c, float *x) {
 }
 
 static size_t n_cases;
-static test_case cases[512];
+static test_case cases[1024]; /* the tails of the widest tile (2 x 128 + 1) and the rest */
 
 static test_case *add(size_t n, gen_kind gen, double a, double b, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
