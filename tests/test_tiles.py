@@ -216,9 +216,11 @@ def test_an_old_file_compares_with_the_default_tile_of_a_new_one(tmp_path):
 
 def test_run_variants_sweeps_tiles_end_to_end(tmp_path):
     out = tmp_path / "tiles.json"
-    code, _, err = invoke("run", "-a", "two-pass,online", "-i", "scalar", "--sizes", "1Ki", "--variants", "tiles",
+    code, text, err = invoke("run", "-a", "two-pass,online", "-i", "scalar", "--sizes", "1Ki", "--variants", "tiles",
                           "--repetitions", "5", "--min-time", "0.0005", "-o", out)  # fmt: skip
     assert code == 0, err
+    # the progress lines name the tile (its brackets are not read as terminal markup)
+    assert "verifying two-pass[x1]/scalar" in text + err
     doc = results.load(out)
     got = sorted((r.algorithm, r.tile or "") for r in doc.results)
     assert got == [("online", ""), ("online", "x1"), ("two-pass", ""), ("two-pass", "x1")]

@@ -187,10 +187,13 @@ class RunProgress:
             self._bar.advance(self._task, amount)
 
     def describe(self, text: str) -> None:
+        from rich.markup import escape
+
+        # escaped: a kernel's tags ("two-pass[x32-acc2]") would otherwise read as markup and vanish
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, description=text)
+            self._bar.update(self._task, description=escape(text))
         elif self._bar is None:
-            self.console.print(text)
+            self.console.print(escape(text))
 
     def message(self, text: str) -> None:
         from rich.markup import escape
